@@ -1,0 +1,69 @@
+/* See LICENSE file for copyright and license details. */
+/*
+ * sessiond configuration. make copies this file to config.h when config.h
+ * is absent; edit config.h and rebuild. Every limit of the daemon is here.
+ * Relations between them are checked at compile time in sessiond.h.
+ */
+
+/* connections */
+#define MAXCLIENTS    256      /* connections at once (protocol: >= 128) */
+#define LINEMAX       65536    /* bytes of one request line, newline excluded */
+#define RINGSIZE      65536    /* per-client output ring, bytes, power of 2 */
+#define BIGRINGS      2        /* shared rings lent for replies > RINGSIZE */
+#define BIGRINGSIZE   4194304  /* bytes, power of 2: holds a full LIST */
+#define FLUSHWAITMS   1000     /* on shutdown, time to deliver last replies */
+#define ACCEPTPAUSEMS 1000     /* listener rest after EMFILE/ENFILE */
+
+/* sessions */
+#define MAXSESS       256      /* table slots, power of 2; MAXSESS/2 sessions */
+#define MAXCLOSED     20       /* closed sessions kept, oldest evicted */
+#define HISTMAX       10       /* status changes kept per session */
+#define IDMAX         255      /* bytes of a session_id */
+#define DIRMAX        4096     /* bytes of a working_dir (PATH_MAX) */
+#define AGENTMAX      64       /* bytes of an agent_type */
+#define MSGMAX        512      /* bytes of a message; longer ones are cut */
+#define INACTIVESECS  3600     /* idle longer than this: inactive */
+#define IDLESECS      3600     /* default -t: auto-stop after this quiet */
+
+/* JSON */
+#define DEPTHMAX      64       /* nesting of arrays and objects in a line */
+#define FIELDMAX      64       /* top-level fields of one line */
+#define KEYMAX        31       /* bytes of a field name that can match */
+
+/* status lines (FORMAT template language: see sessiond.1) */
+#define FORMATMAX     1024     /* bytes of a FORMAT template */
+#define TEXTMAX       4096     /* bytes of a rendered template */
+#define STATUSFMT     "{self.status}{? | {attention} waiting: {top.dir}}" \
+                      "{? | 5h {usage.5h}%}"
+
+/* plan usage */
+#define USAGECMD      "sessiond-usage" /* run with /bin/sh -c; -U overrides */
+#define USAGEINTERVAL 180      /* seconds between fetches; -u overrides */
+#define USAGETIMEOUT  20       /* seconds before a fetch is killed */
+#define USAGEMAX      16384    /* bytes of a fetch's output */
+
+/*
+ * Claude Code hook events, first matching rule wins. A rule matches when
+ * the payload's hook_event_name is event and, if field is set, the
+ * payload's top-level string field equals value. status is the new status
+ * or RULE_ACTIVITY (only refreshes idle time); msgfield names the payload
+ * field that becomes the session's message, if any. proto.c expands RULES
+ * into its rule table.
+ */
+#define RULES { \
+	/* event               field                value                 status          msgfield */ \
+	{ "SessionStart",      "source",            "compact",            RULE_ACTIVITY,  NULL }, \
+	{ "SessionStart",      NULL,                NULL,                 ST_ATTENTION,   NULL }, \
+	{ "UserPromptSubmit",  NULL,                NULL,                 ST_WORKING,     NULL }, \
+	{ "PreToolUse",        "tool_name",         "AskUserQuestion",    ST_QUESTION,    NULL }, \
+	{ "PreToolUse",        "tool_name",         "ExitPlanMode",       ST_QUESTION,    NULL }, \
+	{ "PermissionRequest", NULL,                NULL,                 ST_ATTENTION,   NULL }, \
+	{ "PostToolUse",       NULL,                NULL,                 ST_WORKING,     NULL }, \
+	{ "PostToolUseFailure", NULL,               NULL,                 ST_WORKING,     NULL }, \
+	{ "Notification",      "notification_type", "permission_prompt",  ST_ATTENTION,   "message" }, \
+	{ "Notification",      "notification_type", "idle_prompt",        ST_ATTENTION,   "message" }, \
+	{ "Notification",      "notification_type", "elicitation_dialog", ST_QUESTION,    "message" }, \
+	{ "Stop",              NULL,                NULL,                 ST_ATTENTION,   NULL }, \
+	{ "StopFailure",       NULL,                NULL,                 ST_ATTENTION,   "error" }, \
+	{ "SessionEnd",        NULL,                NULL,                 ST_CLOSED,      NULL }, \
+}

@@ -1,0 +1,1390 @@
+/* See LICENSE file for copyright and license details. */
+/*
+ * The protocol: one complete line in, at most one reply and any
+ * notifications out (PROTOCOL.md). A line is a command (it has "cmd"), a
+ * raw Claude Code hook event (hook_event_name and session_id, no reply) or
+ * a Claude Code status line payload (session_id only, a text reply).
+ * Replies are rendered into a static buffer the caller copies out before
+ * the next call; notifications are rendered once for all subscribers.
+ * A command that changes state is only run when the caller's room fits
+ * its largest reply; a read-only one whose reply does not fit changes
+ * nothing and asks to be run again (PROTO_AGAIN). Time is passed in.
+ */
+#include <sys/stat.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+#include "sessiond.h"
+
+enum { USAGE_NEVER, USAGE_OK, USAGE_UNAVAILABLE };
+
+struct req {
+	const char *line;
+	struct jfield f[FIELDMAX];
+	int nf;
+};
+
+struct cmd {
+	const char *name;
+	int (*fn)(const struct proto_env *, struct proto_out *, struct req *);
+};
+
+static int again(struct proto_out *o, size_t need);
+static const char *basename_of(const char *path, size_t *len);
+static int cmd_delete(const struct proto_env *, struct proto_out *, struct req *);
+static int cmd_dump(const struct proto_env *, struct proto_out *, struct req *);
+static int cmd_format(const struct proto_env *, struct proto_out *, struct req *);
+static int cmd_get(const struct proto_env *, struct proto_out *, struct req *);
+static int cmd_list(const struct proto_env *, struct proto_out *, struct req *);
+static int cmd_reopen(const struct proto_env *, struct proto_out *, struct req *);
+static int cmd_rm(const struct proto_env *, struct proto_out *, struct req *);
+static int cmd_set(const struct proto_env *, struct proto_out *, struct req *);
+static int cmd_status(const struct proto_env *, struct proto_out *, struct req *);
+static int cmd_stop(const struct proto_env *, struct proto_out *, struct req *);
+static int cmd_sub(const struct proto_env *, struct proto_out *, struct req *);
+static int cmd_usage(const struct proto_env *, struct proto_out *, struct req *);
+static void closed(const struct proto_env *env, struct session *keep);
+static long long days(long long y, int m, int d);
+static void duration(char *buf, size_t size, long long secs);
+static int error(struct proto_out *o, const char *fmt, const char *arg);
+static struct jfield *field(struct req *r, const char *key);
+static int finish(struct proto_out *o, struct jw *w);
+static int getbool(struct req *r, const char *key, int *v);
+static int getid(struct req *r, char *id);
+static int getstr(struct req *r, const char *key, char *out, size_t size,
+                  int *present);
+static int hook(const struct proto_env *, struct proto_out *, struct req *);
+static int inactive(const struct proto_env *env, const struct session *s);
+static int isotime(const char *s, long long *t);
+static struct session *makeroom(const struct proto_env *env);
+static void note_removed(const char *id);
+static void note_update(const struct proto_env *env, const struct session *s);
+static void okbegin(struct jw *w);
+static int parsestatus(const char *name);
+static void ratelimits(const struct proto_env *env, struct req *r);
+static int render(const struct proto_env *env, const struct session *self,
+                  const char *t, size_t n, struct jw *w);
+static void setmsg(struct session *s, const char *text);
+static void setusage(const struct proto_env *env, const char *obj,
+                     size_t len);
+static void snapshot(struct jw *w, const struct proto_env *env,
+                     const struct session *s);
+static int statusline(const struct proto_env *, struct proto_out *, struct req *);
+static const struct session *topsession(const struct proto_env *env);
+static int usagefield(const char *key, char *out, size_t size);
+static int variable(const struct proto_env *env, const struct session *self,
+                    const char *name, size_t n, char *out, size_t size);
+static void writeiso(struct jw *w, long long t);
+
+static const char *statusnames[] = {
+	[ST_WORKING] = "working", [ST_ATTENTION] = "attention",
+	[ST_QUESTION] = "question", [ST_CLOSED] = "closed",
+};
+
+static const struct rule rules[] = RULES;
+
+static const struct cmd cmds[] = {
+	{ "SET", cmd_set }, { "GET", cmd_get }, { "LIST", cmd_list },
+	{ "RM", cmd_rm }, { "DELETE", cmd_delete }, { "REOPEN", cmd_reopen },
+	{ "SUB", cmd_sub }, { "STATUS", cmd_status }, { "DUMP", cmd_dump },
+	{ "STOP", cmd_stop }, { "USAGE", cmd_usage }, { "FORMAT", cmd_format },
+};
+
+static char replybuf[REPLYMAX];      /* the reply of the current line */
+static char notebuf[3 * NOTEMAX + USAGELINEMAX];
+static struct jw notes;              /* notifications of the current line */
+static char errbuf[ESCMAX(IDMAX) + 256];
+static char idbuf[IDMAX + 1];
+static const char *cmdname = "";     /* the command being run */
+static char strbuf[DIRMAX + 1];      /* scratch for decoded strings */
+
+static int usagestate = USAGE_NEVER;
+static char usage[USAGEMAX + 128];   /* last good usage object, JSON */
+static size_t usagelen;
+static long long usageat;            /* wall-clock seconds it was fetched */
+
+static int
+again(struct proto_out *o, size_t need)
+{
+	o->need = need;
+	o->reply = NULL;
+	o->replylen = 0;
+	return PROTO_AGAIN;
+}
+
+static const char *
+basename_of(const char *path, size_t *len)
+{
+	size_t n = strlen(path);
+	const char *b;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	for (b = path + n; b > path && b[-1] != '/'; b--)
+		;
+	*len = (size_t)(path + n - b);
+	if (*len == 0 && n > 0) { /* "/" */
+		*len = 1;
+		return path;
+	}
+	return b;
+}
+
+static void
+duration(char *buf, size_t size, long long secs)
+{
+	if (secs < 0)
+		secs = 0;
+	if (secs < 60)
+		snprintf(buf, size, "%llds", secs);
+	else if (secs < 3600)
+		snprintf(buf, size, "%lldm", secs / 60);
+	else if (secs < 86400)
+		snprintf(buf, size, "%lldh%02lldm", secs / 3600, secs % 3600 / 60);
+	else
+		snprintf(buf, size, "%lldd", secs / 86400);
+}
+
+/* A failure reply; fmt has at most one %s, filled with arg escaped. */
+static int
+error(struct proto_out *o, const char *fmt, const char *arg)
+{
+	struct jw w;
+	const char *pct = strstr(fmt, "%s");
+
+	jw_init(&w, errbuf, sizeof(errbuf));
+	jw_raw(&w, "{\"version\":1,\"ok\":false,\"error\":\"");
+	if (pct) {
+		jw_esc(&w, fmt, (size_t)(pct - fmt));
+		jw_esc(&w, arg, strlen(arg));
+		jw_esc(&w, pct + 2, strlen(pct + 2));
+	} else {
+		jw_esc(&w, fmt, strlen(fmt));
+	}
+	jw_raw(&w, "\"}\n");
+	o->reply = errbuf;
+	o->replylen = w.len;
+	return PROTO_DONE;
+}
+
+static struct jfield *
+field(struct req *r, const char *key)
+{
+	int i;
+
+	for (i = 0; i < r->nf; i++)
+		if (!strcmp(r->f[i].key, key))
+			return &r->f[i];
+	return NULL;
+}
+
+static int
+finish(struct proto_out *o, struct jw *w)
+{
+	if (w->full)
+		return error(o, "reply too large", NULL);
+	if (w->len > o->room)
+		return again(o, w->len);
+	o->reply = w->buf;
+	o->replylen = w->len;
+	return PROTO_DONE;
+}
+
+/* 1 and *v set, 0 when absent or null, -1 when not a boolean. */
+static int
+getbool(struct req *r, const char *key, int *v)
+{
+	struct jfield *f = field(r, key);
+
+	if (!f || f->type == J_NULL)
+		return 0;
+	if (f->type != J_TRUE && f->type != J_FALSE)
+		return -1;
+	*v = f->type == J_TRUE;
+	return 1;
+}
+
+/*
+ * Decodes the string field key into out: 1 when set, 0 when absent or
+ * null; -1 with errbuf's message otherwise (never truncated).
+ */
+static int
+getstr(struct req *r, const char *key, char *out, size_t size, int *present)
+{
+	struct jfield *f = field(r, key);
+	long n;
+
+	*present = 0;
+	if (!f || f->type == J_NULL)
+		return 0;
+	if (f->type != J_STRING) {
+		snprintf(errbuf, sizeof(errbuf), "field %s must be a string", key);
+		return -1;
+	}
+	n = json_str(r->line + f->off, f->len, out, size);
+	if (n == -1) {
+		snprintf(errbuf, sizeof(errbuf),
+		         "field %s is longer than %lu bytes", key,
+		         (unsigned long)size - 1);
+		return -1;
+	}
+	if (n == -2) {
+		snprintf(errbuf, sizeof(errbuf),
+		         "field %s must not contain NUL", key);
+		return -1;
+	}
+	*present = 1;
+	return 1;
+}
+
+/* session_id into id: 0, or -1 with errbuf's message. */
+static int
+getid(struct req *r, char *id)
+{
+	int present;
+
+	if (getstr(r, "session_id", id, IDMAX + 1, &present) < 0)
+		return -1;
+	if (!present) {
+		snprintf(errbuf, sizeof(errbuf), "%s requires session_id",
+		         cmdname);
+		return -1;
+	}
+	if (!id[0]) {
+		snprintf(errbuf, sizeof(errbuf), "field session_id is empty");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+inactive(const struct proto_env *env, const struct session *s)
+{
+	return s->status != ST_CLOSED &&
+	       env->mono - s->active > INACTIVESECS * 1000LL;
+}
+
+static int
+parsestatus(const char *name)
+{
+	int i;
+
+	for (i = 0; i < (int)LEN(statusnames); i++)
+		if (!strcmp(statusnames[i], name))
+			return i;
+	return -1;
+}
+
+static void
+okbegin(struct jw *w)
+{
+	jw_init(w, replybuf, sizeof(replybuf));
+	jw_raw(w, "{\"version\":1,\"ok\":true,\"data\":");
+}
+
+static void
+snapshot(struct jw *w, const struct proto_env *env, const struct session *s)
+{
+	int i;
+
+	jw_raw(w, "{\"session_id\":");
+	jw_str(w, s->id, strlen(s->id));
+	jw_raw(w, ",\"agent_type\":");
+	jw_str(w, s->agent, strlen(s->agent));
+	jw_raw(w, ",\"status\":\"");
+	jw_raw(w, statusnames[s->status]);
+	jw_raw(w, "\",\"working_dir\":");
+	if (s->hasdir)
+		jw_str(w, s->dir, strlen(s->dir));
+	else
+		jw_raw(w, "null");
+	jw_raw(w, ",\"elapsed_seconds\":");
+	jw_i64(w, (env->mono - s->since) / 1000);
+	jw_raw(w, ",\"idle_seconds\":");
+	jw_i64(w, (env->mono - s->active) / 1000);
+	jw_raw(w, ",\"history\":[");
+	for (i = 0; i < s->nhist; i++) {
+		jw_raw(w, i ? ",{\"status\":\"" : "{\"status\":\"");
+		jw_raw(w, statusnames[s->hist[i].status]);
+		jw_raw(w, "\",\"at_secs\":");
+		jw_i64(w, s->hist[i].at);
+		jw_raw(w, "}");
+	}
+	jw_raw(w, "],\"closed\":");
+	jw_raw(w, s->status == ST_CLOSED ? "true" : "false");
+	jw_raw(w, ",\"priority\":");
+	jw_u64(w, s->priority);
+	jw_raw(w, ",\"inactive\":");
+	jw_raw(w, inactive(env, s) ? "true" : "false");
+	if (s->hasmsg) {
+		jw_raw(w, ",\"message\":");
+		jw_str(w, s->msg, strlen(s->msg));
+	}
+	jw_raw(w, "}");
+}
+
+static void
+note_update(const struct proto_env *env, const struct session *s)
+{
+	jw_raw(&notes, "{\"version\":1,\"type\":\"update\",\"session\":");
+	snapshot(&notes, env, s);
+	jw_raw(&notes, "}\n");
+}
+
+static void
+note_removed(const char *id)
+{
+	jw_raw(&notes, "{\"version\":1,\"type\":\"removed\",\"session_id\":");
+	jw_str(&notes, id, strlen(id));
+	jw_raw(&notes, "}\n");
+}
+
+/* Evicts closed sessions past MAXCLOSED, never keep. */
+static void
+closed(const struct proto_env *env, struct session *keep)
+{
+	struct session *old;
+
+	(void)env;
+	while (store_nclosed() > MAXCLOSED && (old = store_oldestclosed()) &&
+	       old != keep) {
+		note_removed(old->id);
+		store_delete(old);
+	}
+}
+
+/* Frees a pool entry for a new session if the table is full: NULL if not. */
+static struct session *
+makeroom(const struct proto_env *env)
+{
+	struct session *old;
+
+	(void)env;
+	if (store_count() < SESSMAX)
+		return NULL;
+	if (!(old = store_oldestclosed()))
+		return (struct session *)-1;
+	note_removed(old->id);
+	store_delete(old);
+	return NULL;
+}
+
+/* Keeps at most MSGMAX bytes of text, cut at a UTF-8 character boundary. */
+static void
+setmsg(struct session *s, const char *text)
+{
+	size_t n = strlen(text);
+
+	if (n > MSGMAX) {
+		n = MSGMAX;
+		while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(s->msg, text, n);
+	s->msg[n] = '\0';
+	s->hasmsg = 1;
+}
+
+static int
+cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	struct session *s;
+	struct jfield *f;
+	unsigned long long prio = 0;
+	int st, present, hasdir, hasagent, created = 0, changed;
+	char agent[AGENTMAX + 1];
+	struct jw w;
+
+	if (getid(r, idbuf) < 0)
+		return error(o, errbuf, NULL);
+	if (getstr(r, "status", strbuf, sizeof(strbuf), &present) < 0)
+		return error(o, errbuf, NULL);
+	if (!present)
+		return error(o, "SET requires status", NULL);
+	if ((st = parsestatus(strbuf)) < 0)
+		return error(o, "invalid status: %s (expected: working, "
+		             "attention, question, closed)", strbuf);
+	if ((f = field(r, "priority")) && f->type != J_NULL) {
+		if (f->type != J_NUMBER)
+			return error(o, "field priority must be a number", NULL);
+		switch (json_u64(r->line + f->off, f->len, &prio)) {
+		case -1:
+			return error(o, "field priority must be a non-negative "
+			             "integer", NULL);
+		case -2:
+			return error(o, "field priority is out of range", NULL);
+		}
+	}
+	if (getstr(r, "agent_type", agent, sizeof(agent), &hasagent) < 0)
+		return error(o, errbuf, NULL);
+	if (hasagent && !agent[0])
+		return error(o, "field agent_type is empty", NULL);
+	if (getstr(r, "working_dir", strbuf, sizeof(strbuf), &hasdir) < 0)
+		return error(o, errbuf, NULL);
+	hasdir = hasdir && strbuf[0];
+
+	if (!(s = store_find(idbuf))) {
+		if (makeroom(env))
+			return error(o, "session table full", NULL);
+		s = store_insert(idbuf, st, env->mono, env->wall);
+		snprintf(s->agent, sizeof(s->agent), "%s", "claudecode");
+		created = 1;
+	}
+	changed = created || s->status != st || s->priority != prio;
+	store_setstatus(s, st, env->mono, env->wall);
+	s->priority = prio;
+	if (hasagent)
+		memcpy(s->agent, agent, sizeof(agent));
+	if (hasdir) {
+		memcpy(s->dir, strbuf, strlen(strbuf) + 1);
+		s->hasdir = 1;
+	}
+	okbegin(&w);
+	snapshot(&w, env, s);
+	jw_raw(&w, "}\n");
+	if (changed)
+		note_update(env, s);
+	if (st == ST_CLOSED)
+		closed(env, s);
+	return finish(o, &w);
+}
+
+static int
+cmd_get(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	struct session *s;
+	struct jw w;
+
+	if (getid(r, idbuf) < 0)
+		return error(o, errbuf, NULL);
+	if (!(s = store_find(idbuf)))
+		return error(o, "session not found: %s", idbuf);
+	okbegin(&w);
+	snapshot(&w, env, s);
+	jw_raw(&w, "}\n");
+	return finish(o, &w);
+}
+
+static int
+cmd_list(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	struct session *s;
+	struct jw w;
+	int pos = 0, n = 0;
+
+	(void)r;
+	okbegin(&w);
+	jw_raw(&w, "[");
+	while ((s = store_next(&pos))) {
+		if (n++)
+			jw_raw(&w, ",");
+		snapshot(&w, env, s);
+	}
+	jw_raw(&w, "]}\n");
+	return finish(o, &w);
+}
+
+static int
+cmd_rm(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	struct session *s;
+	struct jw w;
+
+	if (getid(r, idbuf) < 0)
+		return error(o, errbuf, NULL);
+	if (!(s = store_find(idbuf)))
+		return error(o, "session not found: %s", idbuf);
+	if (s->status != ST_CLOSED) {
+		store_setstatus(s, ST_CLOSED, env->mono, env->wall);
+		note_update(env, s);
+		closed(env, s);
+	}
+	okbegin(&w);
+	snapshot(&w, env, s);
+	jw_raw(&w, "}\n");
+	return finish(o, &w);
+}
+
+static int
+cmd_delete(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	struct session *s;
+	struct jw w;
+
+	if (getid(r, idbuf) < 0)
+		return error(o, errbuf, NULL);
+	if (!(s = store_find(idbuf)))
+		return error(o, "session not found: %s", idbuf);
+	okbegin(&w);
+	snapshot(&w, env, s);
+	jw_raw(&w, "}\n");
+	note_removed(s->id);
+	store_delete(s);
+	return finish(o, &w);
+}
+
+static int
+cmd_reopen(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	struct session *s;
+	struct stat sb;
+	struct jw w;
+
+	if (getid(r, idbuf) < 0)
+		return error(o, errbuf, NULL);
+	if (!(s = store_find(idbuf)))
+		return error(o, "SESSION_NOT_FOUND No closed session with ID: %s",
+		             idbuf);
+	if (s->status != ST_CLOSED)
+		return error(o, "session is not closed: %s", idbuf);
+	if (!s->hasdir)
+		return error(o, "NOT_RESUMABLE No working directory recorded "
+		             "for session %s", idbuf);
+	/* a local stat(); the path is the user's own working directory */
+	if (stat(s->dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return error(o, "WORKING_DIR_MISSING Working directory no longer "
+		             "exists: %s", s->dir);
+	store_setstatus(s, ST_ATTENTION, env->mono, env->wall);
+	note_update(env, s);
+	okbegin(&w);
+	snapshot(&w, env, s);
+	jw_raw(&w, "}\n");
+	return finish(o, &w);
+}
+
+static int
+cmd_sub(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	struct session *s;
+	struct jw w;
+	int snap = 0, pos = 0;
+
+	if (getbool(r, "snapshot", &snap) < 0)
+		return error(o, "field snapshot must be a boolean", NULL);
+	okbegin(&w);
+	jw_raw(&w, "\"subscribed\"}\n");
+	if (usagestate != USAGE_NEVER) {
+		jw_raw(&w, "{\"version\":1,\"type\":\"usage\",\"usage\":");
+		jw_mem(&w, usage, usagelen);
+		jw_raw(&w, "}\n");
+	}
+	while (snap && (s = store_next(&pos))) {
+		jw_raw(&w, "{\"version\":1,\"type\":\"update\",\"session\":");
+		snapshot(&w, env, s);
+		jw_raw(&w, "}\n");
+	}
+	if (finish(o, &w) == PROTO_AGAIN)
+		return PROTO_AGAIN;
+	o->subscribe = 1;
+	return PROTO_DONE;
+}
+
+static int
+cmd_status(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	struct jw w;
+	long kb = env->memkb ? env->memkb() : -1;
+	char mb[32];
+
+	(void)r;
+	snprintf(mb, sizeof(mb), "%.1f", kb < 0 ? 0.0 : kb / 1024.0);
+	okbegin(&w);
+	jw_raw(&w, "{\"uptime_seconds\":");
+	jw_i64(&w, (env->mono - env->started) / 1000);
+	jw_raw(&w, ",\"sessions\":{\"active\":");
+	jw_i64(&w, store_count() - store_nclosed());
+	jw_raw(&w, ",\"closed\":");
+	jw_i64(&w, store_nclosed());
+	jw_raw(&w, "},\"connections\":");
+	jw_i64(&w, env->connections);
+	jw_raw(&w, ",\"memory_mb\":");
+	jw_raw(&w, mb);
+	jw_raw(&w, ",\"socket_path\":");
+	jw_str(&w, env->sockpath, strlen(env->sockpath));
+	jw_raw(&w, "}}\n");
+	return finish(o, &w);
+}
+
+static int
+cmd_dump(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	struct session *s;
+	struct jw w;
+	int pos = 0, n = 0;
+
+	(void)r;
+	okbegin(&w);
+	jw_raw(&w, "{\"uptime_seconds\":");
+	jw_i64(&w, (env->mono - env->started) / 1000);
+	jw_raw(&w, ",\"socket_path\":");
+	jw_str(&w, env->sockpath, strlen(env->sockpath));
+	jw_raw(&w, ",\"sessions\":[");
+	while ((s = store_next(&pos))) {
+		jw_raw(&w, n++ ? ",{\"session_id\":" : "{\"session_id\":");
+		jw_str(&w, s->id, strlen(s->id));
+		jw_raw(&w, ",\"status\":\"");
+		jw_raw(&w, statusnames[s->status]);
+		jw_raw(&w, "\",\"working_dir\":");
+		if (s->hasdir)
+			jw_str(&w, s->dir, strlen(s->dir));
+		else
+			jw_raw(&w, "null");
+		jw_raw(&w, ",\"elapsed_seconds\":");
+		jw_i64(&w, (env->mono - s->since) / 1000);
+		jw_raw(&w, ",\"closed\":");
+		jw_raw(&w, s->status == ST_CLOSED ? "true}" : "false}");
+	}
+	jw_raw(&w, "],\"session_counts\":{\"active\":");
+	jw_i64(&w, store_count() - store_nclosed());
+	jw_raw(&w, ",\"closed\":");
+	jw_i64(&w, store_nclosed());
+	jw_raw(&w, "},\"connections\":");
+	jw_i64(&w, env->connections);
+	jw_raw(&w, "}}\n");
+	return finish(o, &w);
+}
+
+static int
+cmd_stop(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	struct session *s;
+	struct jw w;
+	int confirmed = 0, active = 0, pos = 0;
+
+	while ((s = store_next(&pos)))
+		active += s->status != ST_CLOSED && !inactive(env, s);
+	if (getbool(r, "confirmed", &confirmed) < 0)
+		return error(o, "field confirmed must be a boolean", NULL);
+	okbegin(&w);
+	if (active > 0 && !confirmed) {
+		jw_raw(&w, "{\"stop_status\":\"confirm_required\","
+		       "\"active_count\":");
+		jw_i64(&w, active);
+		jw_raw(&w, "}}\n");
+		return finish(o, &w);
+	}
+	jw_raw(&w, "{\"stop_status\":\"ok\"}}\n");
+	o->stop = 1;
+	return finish(o, &w);
+}
+
+static int
+cmd_usage(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	static const char *states[] = {
+		[USAGE_NEVER] = "never", [USAGE_OK] = "ok",
+		[USAGE_UNAVAILABLE] = "unavailable",
+	};
+	struct jw w;
+
+	(void)env;
+	(void)r;
+	okbegin(&w);
+	jw_raw(&w, "{\"state\":\"");
+	jw_raw(&w, states[usagestate]);
+	jw_raw(&w, "\",\"fetched_at\":");
+	if (usagelen)
+		jw_i64(&w, usageat);
+	else
+		jw_raw(&w, "null");
+	jw_raw(&w, ",\"usage\":");
+	if (usagelen)
+		jw_mem(&w, usage, usagelen);
+	else
+		jw_raw(&w, "null");
+	jw_raw(&w, "}}\n");
+	return finish(o, &w);
+}
+
+/* The most urgent open session: attention, question, working; then
+ * higher priority; then waiting longest. */
+static const struct session *
+topsession(const struct proto_env *env)
+{
+	static const int rank[] = {
+		[ST_WORKING] = 1, [ST_ATTENTION] = 3, [ST_QUESTION] = 2,
+		[ST_CLOSED] = 0,
+	};
+	const struct session *top = NULL;
+	struct session *s;
+	int pos = 0;
+
+	(void)env;
+	while ((s = store_next(&pos))) {
+		if (s->status == ST_CLOSED)
+			continue;
+		if (!top || rank[s->status] > rank[top->status] ||
+		    (rank[s->status] == rank[top->status] &&
+		     (s->priority > top->priority ||
+		      (s->priority == top->priority && s->since < top->since))))
+			top = s;
+	}
+	return top;
+}
+
+/* Looks up a dotted key in the usage object, e.g. five_hour.utilization. */
+static int
+usagefield(const char *key, char *out, size_t size)
+{
+	struct jfield f[FIELDMAX];
+	const char *s = usage, *dot;
+	size_t n = usagelen, klen;
+	int nf, i;
+
+	if (!usagelen)
+		return -1;
+	for (;;) {
+		if (json_scan(s, n, f, FIELDMAX, &nf) != JE_OK)
+			return -1;
+		dot = strchr(key, '.');
+		klen = dot ? (size_t)(dot - key) : strlen(key);
+		for (i = 0; i < nf; i++)
+			if (strlen(f[i].key) == klen && !strncmp(f[i].key, key, klen))
+				break;
+		if (i == nf)
+			return -1;
+		if (!dot) {
+			if (f[i].type == J_STRING)
+				return json_str(s + f[i].off, f[i].len, out, size) < 0 ?
+				       -1 : 0;
+			if (f[i].len >= size)
+				return -1;
+			memcpy(out, s + f[i].off, f[i].len);
+			out[f[i].len] = '\0';
+			return 0;
+		}
+		if (f[i].type != J_OBJECT)
+			return -1;
+		s += f[i].off;
+		n = f[i].len;
+		key = dot + 1;
+	}
+}
+
+/* The value of a template variable; "" when unknown. */
+static int
+variable(const struct proto_env *env, const struct session *self,
+         const char *name, size_t n, char *out, size_t size)
+{
+	static const char *pcts[][4] = {
+		{ "usage.5h", "five_hour.utilization",
+		  "usage.5h.reset", "five_hour.resets_at" },
+		{ "usage.7d", "seven_day.utilization",
+		  "usage.7d.reset", "seven_day.resets_at" },
+	};
+	const struct session *s;
+	struct session *it;
+	const char *b;
+	char key[32], num[64];
+	size_t blen;
+	int i, pos = 0, count = 0, st;
+	long long reset;
+	double pct;
+
+	out[0] = '\0';
+	if (n >= sizeof(key))
+		return 0;
+	memcpy(key, name, n);
+	key[n] = '\0';
+	if ((st = parsestatus(key)) >= 0 || !strcmp(key, "active") ||
+	    !strcmp(key, "inactive") || !strcmp(key, "sessions")) {
+		while ((it = store_next(&pos)))
+			if (st >= 0 ? it->status == st :
+			    !strcmp(key, "active") ? it->status != ST_CLOSED :
+			    !strcmp(key, "inactive") ? inactive(env, it) : 1)
+				count++;
+		snprintf(out, size, "%d", count);
+		return 0;
+	}
+	for (i = 0; i < (int)LEN(pcts); i++) {
+		if (!strcmp(key, pcts[i][0])) {
+			if (usagefield(pcts[i][1], num, sizeof(num)) == 0 &&
+			    json_num(num, strlen(num), &pct) == 0)
+				snprintf(out, size, "%.0f", pct);
+			return 0;
+		}
+		if (!strcmp(key, pcts[i][2])) {
+			if (usagefield(pcts[i][3], num, sizeof(num)) == 0 &&
+			    isotime(num, &reset) == 0)
+				duration(out, size, reset - env->wall);
+			return 0;
+		}
+	}
+	if (!strncmp(key, "top.", 4))
+		s = topsession(env);
+	else if (!strncmp(key, "self.", 5))
+		s = self;
+	else
+		return 0;
+	if (!s)
+		return 0;
+	b = strchr(key, '.') + 1;
+	if (!strcmp(b, "id")) {
+		snprintf(out, size, "%s", s->id);
+	} else if (!strcmp(b, "status")) {
+		snprintf(out, size, "%s", statusnames[s->status]);
+	} else if (!strcmp(b, "dir") && s->hasdir) {
+		b = basename_of(s->dir, &blen);
+		snprintf(out, size, "%.*s", (int)blen, b);
+	} else if (!strcmp(b, "path") && s->hasdir) {
+		snprintf(out, size, "%s", s->dir);
+	} else if (!strcmp(b, "elapsed")) {
+		duration(out, size, (env->mono - s->since) / 1000);
+	} else if (!strcmp(b, "idle")) {
+		duration(out, size, (env->mono - s->active) / 1000);
+	} else if (!strcmp(b, "message") && s->hasmsg) {
+		snprintf(out, size, "%s", s->msg);
+	} else if (!strcmp(b, "agent")) {
+		snprintf(out, size, "%s", s->agent);
+	}
+	return 0;
+}
+
+/*
+ * Renders template t into w: {name} is a variable, {name|json} the same
+ * escaped for a JSON string, {?...} a part left out when any variable in
+ * it is empty or 0, {{ and }} literal braces. Returns 1 when a variable
+ * rendered empty or 0.
+ */
+static int
+render(const struct proto_env *env, const struct session *self,
+       const char *t, size_t n, struct jw *w)
+{
+	char val[DIRMAX + MSGMAX + 64];
+	size_t i, j, start, vlen;
+	int depth, empty = 0, json;
+	const char *bar;
+	struct jw sub;
+	char subbuf[TEXTMAX];
+
+	for (i = 0; i < n; i++) {
+		if (t[i] == '}' && i + 1 < n && t[i + 1] == '}') {
+			jw_mem(w, "}", 1);
+			i++;
+			continue;
+		}
+		if (t[i] != '{') {
+			jw_mem(w, t + i, 1);
+			continue;
+		}
+		if (i + 1 < n && t[i + 1] == '{') {
+			jw_mem(w, "{", 1);
+			i++;
+			continue;
+		}
+		/* find the matching close brace */
+		for (j = i + 1, depth = 1; j < n; j++) {
+			if (t[j] == '{')
+				depth++;
+			else if (t[j] == '}' && --depth == 0)
+				break;
+		}
+		if (j >= n) { /* unterminated: literal */
+			jw_mem(w, t + i, n - i);
+			break;
+		}
+		start = i + 1;
+		if (t[start] == '?') {
+			jw_init(&sub, subbuf, sizeof(subbuf));
+			if (!render(env, self, t + start + 1, j - start - 1, &sub) &&
+			    !sub.full)
+				jw_mem(w, sub.buf, sub.len);
+		} else {
+			vlen = j - start;
+			bar = memchr(t + start, '|', vlen);
+			json = bar && (size_t)(t + j - bar) == 5 &&
+			       !memcmp(bar, "|json", 5);
+			if (bar)
+				vlen = (size_t)(bar - (t + start));
+			variable(env, self, t + start, vlen, val, sizeof(val));
+			if (!val[0] || !strcmp(val, "0"))
+				empty = 1;
+			if (json)
+				jw_esc(w, val, strlen(val));
+			else
+				jw_raw(w, val);
+		}
+		i = j;
+	}
+	return empty;
+}
+
+static int
+cmd_format(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	static char tmpl[FORMATMAX + 1];
+	char text[TEXTMAX];
+	const struct session *self = NULL;
+	struct jw w, tw;
+	int present, raw = 0;
+
+	if (getstr(r, "format", tmpl, sizeof(tmpl), &present) < 0)
+		return error(o, errbuf, NULL);
+	if (!present)
+		return error(o, "missing field: format", NULL);
+	if (getbool(r, "raw", &raw) < 0)
+		return error(o, "field raw must be a boolean", NULL);
+	if (getstr(r, "session_id", idbuf, sizeof(idbuf), &present) < 0)
+		return error(o, errbuf, NULL);
+	if (present)
+		self = store_find(idbuf);
+	jw_init(&tw, text, sizeof(text));
+	render(env, self, tmpl, strlen(tmpl), &tw);
+	if (tw.full)
+		return error(o, "rendered text too long", NULL);
+	jw_init(&w, replybuf, sizeof(replybuf));
+	if (raw) {
+		/* one line whatever the template held */
+		for (present = 0; (size_t)present < tw.len; present++)
+			if (text[present] == '\n' || text[present] == '\r')
+				text[present] = ' ';
+		jw_mem(&w, text, tw.len);
+		jw_raw(&w, "\n");
+	} else {
+		okbegin(&w);
+		jw_str(&w, text, tw.len);
+		jw_raw(&w, "}\n");
+	}
+	return finish(o, &w);
+}
+
+static int
+statusline(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	static const char fmt[] = STATUSFMT;
+	char text[TEXTMAX];
+	struct jw w, tw;
+	size_t i;
+
+	if (getid(r, idbuf) < 0)
+		idbuf[0] = '\0';
+	ratelimits(env, r);
+	jw_init(&tw, text, sizeof(text));
+	render(env, idbuf[0] ? store_find(idbuf) : NULL, fmt, sizeof(fmt) - 1,
+	       &tw);
+	if (tw.full)
+		tw.len = 0;
+	for (i = 0; i < tw.len; i++)
+		if (text[i] == '\n' || text[i] == '\r')
+			text[i] = ' ';
+	jw_init(&w, replybuf, sizeof(replybuf));
+	jw_mem(&w, text, tw.len);
+	jw_raw(&w, "\n");
+	return finish(o, &w);
+}
+
+/* A raw Claude Code hook event: maps it through the rules, replies nothing. */
+static int
+hook(const struct proto_env *env, struct proto_out *o, struct req *r)
+{
+	static char event[64], value[128], msg[MSGMAX + 8];
+	const struct rule *rule = NULL;
+	struct session *s;
+	struct jfield *agentid, *mf;
+	int present, i, created = 0, changed = 0;
+
+	o->reply = NULL;
+	o->replylen = 0;
+	if (getid(r, idbuf) < 0) {
+		fprintf(stderr, "sessiond: hook event ignored: %s\n", errbuf);
+		return PROTO_DONE;
+	}
+	if (getstr(r, "hook_event_name", event, sizeof(event), &present) < 1)
+		return PROTO_DONE;
+	s = store_find(idbuf);
+	agentid = field(r, "agent_id");
+	if (agentid && agentid->type != J_NULL) {
+		/* a subagent's event: its parent is busy, nothing more */
+		if (s)
+			s->active = env->mono;
+		return PROTO_DONE;
+	}
+	for (i = 0; i < (int)LEN(rules) && !rule; i++) {
+		if (strcmp(rules[i].event, event))
+			continue;
+		if (!rules[i].field ||
+		    (getstr(r, rules[i].field, value, sizeof(value), &present) > 0 &&
+		     !strcmp(value, rules[i].value)))
+			rule = &rules[i];
+	}
+	if (!rule || rule->status == RULE_ACTIVITY) {
+		if (s)
+			s->active = env->mono;
+		return PROTO_DONE;
+	}
+	if (!s) {
+		if (rule->status == ST_CLOSED)
+			return PROTO_DONE;
+		if (makeroom(env)) {
+			fprintf(stderr, "sessiond: session table full: hook "
+			        "event for %s dropped\n", idbuf);
+			return PROTO_DONE;
+		}
+		s = store_insert(idbuf, rule->status, env->mono, env->wall);
+		snprintf(s->agent, sizeof(s->agent), "%s", "claudecode");
+		created = 1;
+	} else if (s->status != rule->status) {
+		store_setstatus(s, rule->status, env->mono, env->wall);
+		changed = 1;
+	} else {
+		s->active = env->mono;
+	}
+	if (getstr(r, "cwd", strbuf, sizeof(strbuf), &present) > 0 && strbuf[0]) {
+		memcpy(s->dir, strbuf, strlen(strbuf) + 1);
+		s->hasdir = 1;
+	}
+	if (rule->status == ST_WORKING)
+		s->hasmsg = 0;
+	if (rule->msgfield && (mf = field(r, rule->msgfield)) &&
+	    mf->type == J_STRING &&
+	    json_strcut(r->line + mf->off, mf->len, msg, sizeof(msg)) > 0)
+		setmsg(s, msg);
+	if (created || changed)
+		note_update(env, s);
+	if (rule->status == ST_CLOSED)
+		closed(env, s);
+	if (usagestate != USAGE_OK)
+		o->usagewanted = 1;
+	return PROTO_DONE;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date. */
+static long long
+days(long long y, int m, int d)
+{
+	long long era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* An RFC 3339 time (2026-11-24T18:00:00.5+01:00) as Unix seconds. */
+static int
+isotime(const char *s, long long *t)
+{
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, n = 0;
+	char sign;
+
+	if (sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h,
+	           &mi, &sec, &n) != 6 || n == 0 || mo < 1 || mo > 12 ||
+	    d < 1 || d > 31)
+		return -1;
+	s += n;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	sign = *s;
+	if ((sign == '+' || sign == '-') &&
+	    sscanf(s + 1, "%2d:%2d", &oh, &om) != 2)
+		return -1;
+	else if (sign != '+' && sign != '-' && sign != 'Z' && sign != 'z')
+		return -1;
+	*t = days(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+	if (sign == '+')
+		*t -= oh * 3600 + om * 60;
+	else if (sign == '-')
+		*t += oh * 3600 + om * 60;
+	return 0;
+}
+
+static void
+writeiso(struct jw *w, long long t)
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	char buf[32];
+
+	if (!gmtime_r(&tt, &tm) ||
+	    !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm)) {
+		jw_raw(w, "null");
+		return;
+	}
+	jw_str(w, buf, strlen(buf));
+}
+
+/* Replaces the usage object and tells the subscribers. */
+static void
+setusage(const struct proto_env *env, const char *obj, size_t len)
+{
+	memcpy(usage, obj, len);
+	usagelen = len;
+	usageat = env->wall;
+	usagestate = USAGE_OK;
+	jw_raw(&notes, "{\"version\":1,\"type\":\"usage\",\"usage\":");
+	jw_mem(&notes, usage, usagelen);
+	jw_raw(&notes, "}\n");
+}
+
+/*
+ * Claude Code's statusLine payload carries rate_limits.five_hour and
+ * .seven_day ({used_percentage, resets_at epoch}): usage for free.
+ */
+static void
+ratelimits(const struct proto_env *env, struct req *r)
+{
+	static const char *windows[][2] = {
+		{ "five_hour", "five_hour" }, { "seven_day", "seven_day" },
+	};
+	static char obj[USAGEMAX + 128];
+	struct jfield *rl, win[FIELDMAX], in[FIELDMAX];
+	struct jw w;
+	const char *base;
+	char num[32];
+	double pct;
+	unsigned long long reset;
+	int nw, ni, i, k, j, got = 0;
+
+	if (!(rl = field(r, "rate_limits")) || rl->type != J_OBJECT)
+		return;
+	base = r->line + rl->off;
+	if (json_scan(base, rl->len, win, FIELDMAX, &nw) != JE_OK)
+		return;
+	jw_init(&w, obj, sizeof(obj));
+	jw_raw(&w, "{");
+	for (i = 0; i < (int)LEN(windows); i++) {
+		for (k = 0; k < nw; k++)
+			if (!strcmp(win[k].key, windows[i][0]) &&
+			    win[k].type == J_OBJECT)
+				break;
+		if (k == nw || json_scan(base + win[k].off, win[k].len, in,
+		    FIELDMAX, &ni) != JE_OK)
+			continue;
+		pct = -1;
+		reset = 0;
+		for (j = 0; j < ni; j++) {
+			if (!strcmp(in[j].key, "used_percentage") &&
+			    in[j].type == J_NUMBER)
+				json_num(base + win[k].off + in[j].off, in[j].len,
+				         &pct);
+			if (!strcmp(in[j].key, "resets_at") &&
+			    in[j].type == J_NUMBER)
+				json_u64(base + win[k].off + in[j].off, in[j].len,
+				         &reset);
+		}
+		if (pct < 0 || pct > 1000)
+			continue;
+		jw_raw(&w, got++ ? ",\"" : "\"");
+		jw_raw(&w, windows[i][1]);
+		jw_raw(&w, "\":{\"utilization\":");
+		snprintf(num, sizeof(num), "%.2f", pct);
+		jw_raw(&w, num);
+		jw_raw(&w, ",\"resets_at\":");
+		if (reset)
+			writeiso(&w, (long long)reset);
+		else
+			jw_raw(&w, "null");
+		jw_raw(&w, "}");
+	}
+	if (!got)
+		return;
+	jw_raw(&w, ",\"source\":\"statusline\"}");
+	if (w.full)
+		return;
+	/* unchanged data only refreshes its age */
+	if (usagestate == USAGE_OK && usagelen == w.len &&
+	    !memcmp(usage, obj, w.len)) {
+		usageat = env->wall;
+		return;
+	}
+	setusage(env, obj, w.len);
+}
+
+/*
+ * The usage command's output: one JSON object. It is kept as printed,
+ * with "source" added, so its five_hour and seven_day objects have the
+ * shape the statusLine data is given above. err: the fetch failed.
+ */
+void
+proto_usage(const struct proto_env *env, struct proto_out *o,
+            const char *text, size_t len, const char *err)
+{
+	static char obj[USAGEMAX + 128];
+	struct jfield f[FIELDMAX];
+	struct jw w;
+	int nf, i;
+
+	o->reply = NULL;
+	o->replylen = 0;
+	jw_init(&notes, notebuf, sizeof(notebuf));
+	if (!err) {
+		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' ||
+		       text[len - 1] == '\r' || text[len - 1] == '\t'))
+			len--;
+		if (json_scan(text, len, f, FIELDMAX, &nf) != JE_OK)
+			err = "usage command did not print a JSON object";
+	}
+	if (!err) {
+		jw_init(&w, obj, sizeof(obj));
+		jw_raw(&w, "{");
+		for (i = 0; i < nf; i++) {
+			if (!f[i].key[0] || !strcmp(f[i].key, "source"))
+				continue;
+			if (w.len > 1)
+				jw_raw(&w, ",");
+			jw_str(&w, f[i].key, strlen(f[i].key));
+			jw_raw(&w, ":");
+			if (f[i].type == J_STRING)
+				jw_mem(&w, text + f[i].off - 1, f[i].len + 2);
+			else
+				jw_mem(&w, text + f[i].off, f[i].len);
+		}
+		jw_raw(&w, w.len > 1 ? ",\"source\":\"command\"}" :
+		       "\"source\":\"command\"}");
+		if (w.full)
+			err = "usage command printed too much";
+		else
+			setusage(env, obj, w.len);
+	}
+	if (err) {
+		fprintf(stderr, "sessiond: %s\n", err);
+		if (usagestate == USAGE_OK || usagestate == USAGE_NEVER)
+			usagestate = USAGE_UNAVAILABLE;
+		jw_raw(&notes, "{\"version\":1,\"type\":\"warn\",\"message\":");
+		jw_str(&notes, err, strlen(err));
+		jw_raw(&notes, "}\n");
+	}
+	o->note = notebuf;
+	o->notelen = notes.full ? 0 : notes.len;
+}
+
+/* 1 when usage data is missing, failed or older than interval seconds. */
+int
+proto_usagestale(long long wall, long long interval)
+{
+	return usagestate != USAGE_OK || wall - usageat >= interval;
+}
+
+/* Monotonic ms of the newest event of any open session; LLONG_MIN if none. */
+long long
+proto_lastactive(void)
+{
+	struct session *s;
+	long long last = LLONG_MIN;
+	int pos = 0;
+
+	while ((s = store_next(&pos)))
+		if (s->status != ST_CLOSED && s->active > last)
+			last = s->active;
+	return last;
+}
+
+void
+proto_init(void)
+{
+	store_init();
+	usagestate = USAGE_NEVER;
+	usagelen = 0;
+}
+
+static int
+dispatch(const struct proto_env *env, struct proto_out *o, struct req *r,
+         int err)
+{
+	struct jfield *cmd, *ver, *ev;
+	unsigned long long v;
+	char name[16];
+	int i, present;
+
+	cmd = field(r, "cmd");
+	if (!cmd) {
+		if (err != JE_OK && err != JE_PART)
+			return error(o, json_strerror(err), NULL);
+		ev = field(r, "hook_event_name");
+		if (field(r, "session_id")) {
+			cmdname = "hook event";
+			if (ev && !(ev->type == J_STRING && ev->len == 6 &&
+			    !memcmp(r->line + ev->off, "Status", 6)))
+				return hook(env, o, r);
+			if (err == JE_OK)
+				return statusline(env, o, r);
+		}
+		if (ev) {
+			fprintf(stderr, "sessiond: hook event without "
+			        "session_id ignored\n");
+			o->reply = NULL;
+			o->replylen = 0;
+			return PROTO_DONE;
+		}
+		return error(o, err == JE_PART ? "line too long" :
+		             "missing field: cmd", NULL);
+	}
+	if (err == JE_PART)
+		return error(o, "line too long", NULL);
+	if ((ver = field(r, "version")) && ver->type != J_NULL) {
+		if (ver->type != J_NUMBER)
+			return error(o, "field version must be a number", NULL);
+		if (json_u64(r->line + ver->off, ver->len, &v) < 0 || v != 1)
+			return error(o, "unsupported version", NULL);
+	}
+	if (getstr(r, "cmd", name, sizeof(name), &present) < 0 &&
+	    cmd->type != J_STRING)
+		return error(o, "field cmd must be a string", NULL);
+	for (i = 0; present && i < (int)LEN(cmds); i++) {
+		if (!strcasecmp(cmds[i].name, name)) {
+			cmdname = cmds[i].name;
+			return cmds[i].fn(env, o, r);
+		}
+	}
+	if (cmd->type == J_STRING && json_str(r->line + cmd->off, cmd->len,
+	    strbuf, sizeof(strbuf)) >= 0)
+		return error(o, "unknown command: %s", strbuf);
+	return error(o, "unknown command", NULL);
+}
+
+int
+proto_line(const struct proto_env *env, struct proto_out *o,
+           const char *line, size_t len)
+{
+	static struct req r;
+	int err, ret;
+
+	o->reply = o->note = NULL;
+	o->replylen = o->notelen = 0;
+	o->need = 0;
+	if (o->room < ONEREPLYMAX)
+		return again(o, ONEREPLYMAX);
+	jw_init(&notes, notebuf, sizeof(notebuf));
+	r.line = line;
+	err = json_scan(line, len, r.f, FIELDMAX, &r.nf);
+	if (err != JE_OK)
+		return error(o, json_strerror(err == JE_PART ? JE_SYNTAX : err),
+		             NULL);
+	ret = dispatch(env, o, &r, err);
+	o->note = notebuf;
+	o->notelen = notes.full ? 0 : notes.len;
+	return ret;
+}
+
+/* The first LINEMAX bytes of a line too long to keep. */
+int
+proto_toolong(const struct proto_env *env, struct proto_out *o,
+              const char *prefix, size_t len)
+{
+	static struct req r;
+	int err, ret;
+
+	o->reply = o->note = NULL;
+	o->replylen = o->notelen = 0;
+	o->need = 0;
+	if (o->room < ONEREPLYMAX)
+		return again(o, ONEREPLYMAX);
+	jw_init(&notes, notebuf, sizeof(notebuf));
+	r.line = prefix;
+	err = json_scan(prefix, len, r.f, FIELDMAX, &r.nf);
+	if (err != JE_PART || field(&r, "cmd") || !field(&r, "hook_event_name") ||
+	    !field(&r, "session_id"))
+		return error(o, "line too long", NULL);
+	ret = dispatch(env, o, &r, JE_PART);
+	o->note = notebuf;
+	o->notelen = notes.full ? 0 : notes.len;
+	return ret;
+}

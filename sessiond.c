@@ -1,0 +1,1007 @@
+/* See LICENSE file for copyright and license details. */
+/*
+ * sessiond: knows what each coding-agent session on this machine is doing
+ * and tells every interested program at once.
+ *
+ * One process, one thread, one poll() loop that owns all state: an actor
+ * whose mailbox is its sockets. This file owns the loop: the socket, the
+ * client slots, reading lines, flushing output, signals, timers and the
+ * usage child. Each complete line goes to proto_line() and is handled to
+ * completion before the next. Replies go into the client's output ring and
+ * are written before poll() sleeps again; a client waits (is not read)
+ * while its ring lacks room for a reply, and a subscriber whose ring
+ * cannot take a notification is dropped, so nobody waits for anybody.
+ * Clients are closed in one place, after a pass, from their dead flag.
+ */
+#ifdef __linux__
+#define _GNU_SOURCE
+#endif
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "sessiond.h"
+
+#define INBUFSIZE     (LINEMAX + 2)  /* a line, its \r and one more byte */
+
+struct client {
+	int fd;               /* -1: slot free */
+	int sub;              /* subscribed: only notifications go out */
+	int eof;              /* the peer sent all it will */
+	int dead;             /* close after this pass */
+	int skip;             /* discarding the rest of an over-long line */
+	size_t need;          /* not read until its ring has this much room */
+	size_t inlen;
+	struct ring *out;     /* its own ring, or a lent big one */
+};
+
+static void accepting(void);
+static void broadcast(const char *p, size_t n);
+static void cleanup(void);
+static void closeclient(struct client *c);
+static void die(const char *fmt, ...);
+static void flush(struct client *c);
+static int handle(struct client *c, const char *line, size_t len, int toolong);
+static long memkb(void);
+static long long monotonic(void);
+static void onsignal(int sig);
+static int peerok(int fd);
+static void progress(struct client *c);
+static void readclient(struct client *c);
+static void readlines(struct client *c);
+static void readsignals(void);
+static void readusage(void);
+static void reapusage(void);
+static void run(void);
+static void setup(void);
+static int setfdflags(int fd);
+static void sockpath(const char *opt);
+static void startusage(void);
+static void usage(void);
+static void usagedone(void);
+static void warn(const char *fmt, ...);
+
+static struct client clients[MAXCLIENTS];
+static struct ring rings[MAXCLIENTS];
+static char ringbuf[MAXCLIENTS][RINGSIZE];
+static char inbuf[MAXCLIENTS][INBUFSIZE];
+static struct ring bigrings[BIGRINGS];
+static char bigbuf[BIGRINGS][BIGRINGSIZE];
+static int bigused[BIGRINGS];
+static int live[MAXCLIENTS];         /* indices of slots in use */
+static int nlive;
+static int nsubs;
+static struct pollfd pfds[MAXCLIENTS + 3];
+static int pclient[MAXCLIENTS + 3];  /* pfds index -> slot, or -1 */
+
+static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static int listenfd = -1;
+static int lockfd = -1;
+static int sigpipe[2] = { -1, -1 };
+static volatile sig_atomic_t gotsignal;
+static int stopping;                 /* shut down once replies are out */
+static long long started;            /* monotonic ms */
+static long long lastbusy;           /* last time a subscriber listened */
+static long long acceptpause;        /* listener rests until then */
+static long idlesecs = IDLESECS;     /* -t; 0: never stop */
+static int waitbig;                  /* some client waits for a big ring */
+
+static const char *usagecmd = USAGECMD;
+static long usageinterval = USAGEINTERVAL;
+static pid_t usagepid = -1;
+static int usagefd = -1;
+static char usageout[USAGEMAX + 1];
+static size_t usagelen;
+static int usageover;                /* output exceeded USAGEMAX */
+static int usagestatus;              /* its wait status, once reaped */
+static int usagekilled;
+static long long usagekill;          /* monotonic ms: kill it then */
+static long long usagenext;          /* monotonic ms: next fetch due */
+static int usageretry;               /* a failed fetch may be retried */
+
+static void
+warn(const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	fputs("sessiond: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (fmt[0] && fmt[strlen(fmt) - 1] == ':')
+		fprintf(stderr, " %s", strerror(saved));
+	fputc('\n', stderr);
+	errno = saved;
+}
+
+static void
+die(const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	fputs("sessiond: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	if (fmt[0] && fmt[strlen(fmt) - 1] == ':')
+		fprintf(stderr, " %s", strerror(saved));
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static long long
+monotonic(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Resident memory, for STATUS; only asked when a client wants it. */
+static long
+memkb(void)
+{
+	struct rusage ru;
+	char buf[128];
+	long pages, rss;
+	int fd;
+	ssize_t n;
+
+	if ((fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC)) >= 0) {
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0) {
+			buf[n] = '\0';
+			if (sscanf(buf, "%ld %ld", &pages, &rss) == 2)
+				return rss * (sysconf(_SC_PAGESIZE) / 1024);
+		}
+	}
+	if (getrusage(RUSAGE_SELF, &ru) < 0)
+		return -1;
+#ifdef __APPLE__
+	return ru.ru_maxrss / 1024;
+#else
+	return ru.ru_maxrss;
+#endif
+}
+
+static void
+onsignal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+
+	gotsignal = 1;
+	(void)!write(sigpipe[1], &b, 1); /* a full pipe already wakes us */
+	errno = saved;
+}
+
+static int
+setfdflags(int fd)
+{
+	int fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+		return -1;
+	return 0;
+}
+
+/* 1 when the peer runs as our uid. */
+static int
+peerok(int fd)
+{
+#ifdef __linux__
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return 0;
+	return cred.uid == geteuid();
+#else
+	uid_t uid;
+	gid_t gid;
+
+	if (getpeereid(fd, &uid, &gid) < 0)
+		return 0;
+	return uid == geteuid();
+#endif
+}
+
+/* First that is set: -s, $SESSIOND_SOCKET, $XDG_RUNTIME_DIR, $TMPDIR. */
+static void
+sockpath(const char *opt)
+{
+	char dir[sizeof(path)], cwd[PATH_MAX], rel[PATH_MAX];
+	const char *env;
+	struct stat sb;
+	int n;
+
+	if (opt && opt[0]) {
+		n = snprintf(rel, sizeof(rel), "%s", opt);
+	} else if ((env = getenv("SESSIOND_SOCKET")) && env[0]) {
+		n = snprintf(rel, sizeof(rel), "%s", env);
+	} else if ((env = getenv("XDG_RUNTIME_DIR")) && env[0]) {
+		n = snprintf(rel, sizeof(rel), "%s/sessiond.sock", env);
+	} else {
+		env = getenv("TMPDIR");
+		n = snprintf(dir, sizeof(dir), "%s/sessiond-%lu",
+		             env && env[0] ? env : "/tmp",
+		             (unsigned long)geteuid());
+		if (n < 0 || (size_t)n >= sizeof(dir))
+			die("socket directory name too long");
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			die("mkdir %s:", dir);
+		if (lstat(dir, &sb) < 0)
+			die("stat %s:", dir);
+		if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+		    (sb.st_mode & 077))
+			die("%s must be a directory of ours with mode 0700", dir);
+		n = snprintf(rel, sizeof(rel), "%s/sessiond.sock", dir);
+	}
+	if (n < 0 || (size_t)n >= sizeof(rel))
+		die("socket path too long");
+	if (rel[0] != '/') {
+		/* absolute, so -d's chdir and STATUS's socket_path agree */
+		if (!getcwd(cwd, sizeof(cwd)))
+			die("getcwd:");
+		n = snprintf(path, sizeof(path), "%s/%s", cwd, rel);
+	} else {
+		n = snprintf(path, sizeof(path), "%s", rel);
+	}
+	if (n < 0 || (size_t)n >= sizeof(path))
+		die("socket path too long: %s", rel);
+}
+
+/*
+ * Takes the lock beside the socket (held for life, so two daemons cannot
+ * both decide a socket is stale), then binds. A socket file that answers
+ * belongs to a running daemon; one that refuses was left by a crash.
+ */
+static void
+setup(void)
+{
+	struct sockaddr_un sa;
+	struct flock fl;
+	struct stat sb;
+	char lockpath[sizeof(path) + 8];
+	mode_t mask;
+	int fd, saved;
+
+	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
+	if ((lockfd = open(lockpath, O_RDWR | O_CREAT, 0600)) < 0)
+		die("open %s:", lockpath);
+	if (fcntl(lockfd, F_SETFD, FD_CLOEXEC) < 0)
+		die("fcntl:");
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if (fcntl(lockfd, F_SETLK, &fl) < 0) {
+		if (errno == EAGAIN || errno == EACCES)
+			die("already running on %s", path);
+		die("lock %s:", lockpath);
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	if (lstat(path, &sb) == 0) {
+		if (!S_ISSOCK(sb.st_mode))
+			die("%s exists and is not a socket", path);
+		if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+			die("socket:");
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			die("already running on %s", path);
+		saved = errno;
+		close(fd);
+		if (saved != ECONNREFUSED && saved != ENOENT) {
+			errno = saved;
+			die("connect %s:", path);
+		}
+		if (unlink(path) < 0 && errno != ENOENT)
+			die("unlink %s:", path);
+	}
+
+	if ((listenfd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+		die("socket:");
+	mask = umask(0177);
+	if (bind(listenfd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		saved = errno;
+		umask(mask);
+		if (saved == EADDRINUSE)
+			die("already running on %s", path);
+		errno = saved;
+		die("bind %s:", path);
+	}
+	umask(mask);
+	if (chmod(path, 0600) < 0 || listen(listenfd, SOMAXCONN) < 0 ||
+	    setfdflags(listenfd) < 0) {
+		saved = errno;
+		unlink(path);
+		errno = saved;
+		die("listen %s:", path);
+	}
+}
+
+static void
+cleanup(void)
+{
+	if (listenfd >= 0) {
+		close(listenfd);
+		unlink(path);
+		listenfd = -1;
+	}
+	if (usagepid > 0) {
+		kill(-usagepid, SIGKILL);
+		waitpid(usagepid, NULL, 0);
+		usagepid = -1;
+	}
+}
+
+static void
+closeclient(struct client *c)
+{
+	int i, slot = (int)(c - clients);
+
+	close(c->fd);
+	c->fd = -1;
+	if (c->out != &rings[slot])
+		bigused[c->out - bigrings] = 0;
+	if (c->sub)
+		nsubs--;
+	for (i = 0; i < nlive; i++) {
+		if (live[i] == slot) {
+			live[i] = live[--nlive];
+			break;
+		}
+	}
+}
+
+/* Writes what the kernel takes; the rest waits for POLLOUT. */
+static void
+flush(struct client *c)
+{
+	const char *p;
+	size_t n;
+	ssize_t w;
+
+	while (!c->dead && (n = ring_peek(c->out, &p)) > 0) {
+		if ((w = write(c->fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			if (errno != EPIPE && errno != ECONNRESET)
+				warn("write:");
+			c->dead = 1;
+			break;
+		}
+		ring_consume(c->out, (size_t)w);
+	}
+}
+
+/* Delivers one rendered notification to every subscriber. */
+static void
+broadcast(const char *p, size_t n)
+{
+	struct client *c;
+	int i;
+
+	for (i = 0; i < nlive && nsubs > 0; i++) {
+		c = &clients[live[i]];
+		if (!c->sub || c->dead)
+			continue;
+		if (ring_free(c->out) < n)
+			flush(c);
+		if (!c->dead && ring_push(c->out, p, n) < 0) {
+			warn("subscriber too slow, dropped");
+			c->dead = 1;
+		}
+	}
+}
+
+/* Runs one line; PROTO_AGAIN when the reply must wait for room. */
+static int
+handle(struct client *c, const char *line, size_t len, int toolong)
+{
+	struct proto_env env;
+	struct proto_out o;
+	int r;
+
+	env.mono = monotonic();
+	env.wall = time(NULL);
+	env.started = started;
+	env.connections = nlive;
+	env.sockpath = path;
+	env.memkb = memkb;
+	memset(&o, 0, sizeof(o));
+	o.room = ring_free(c->out);
+	r = toolong ? proto_toolong(&env, &o, line, len) :
+	    proto_line(&env, &o, line, len);
+	if (r == PROTO_AGAIN) {
+		c->need = o.need;
+		return r;
+	}
+	if (o.replylen && ring_push(c->out, o.reply, o.replylen) < 0)
+		c->dead = 1; /* proto checked the room: cannot happen */
+	if (o.notelen)
+		broadcast(o.note, o.notelen);
+	if (o.subscribe && !c->sub) {
+		c->sub = 1;
+		if (nsubs++ == 0 && proto_usagestale(env.wall, usageinterval))
+			usagenext = env.mono;
+	}
+	if (o.stop)
+		stopping = 1;
+	if (o.usagewanted && usageretry && nsubs > 0) {
+		usageretry = 0;
+		usagenext = env.mono;
+	}
+	return PROTO_DONE;
+}
+
+/* Handles every complete line in the input buffer, in order. */
+static void
+readlines(struct client *c)
+{
+	char *buf = inbuf[c - clients], *nl;
+	size_t off = 0, len, end;
+
+	while (!c->dead && !c->need && off < c->inlen) {
+		if (c->sub) { /* a listener's input is ignored */
+			off = c->inlen;
+			break;
+		}
+		nl = memchr(buf + off, '\n', c->inlen - off);
+		if (c->skip) {
+			if (!nl) {
+				off = c->inlen;
+				break;
+			}
+			c->skip = 0;
+			off = (size_t)(nl - buf) + 1;
+			continue;
+		}
+		if (!nl && c->inlen - off < INBUFSIZE && !c->eof)
+			break; /* wait for the rest */
+		end = nl ? (size_t)(nl - buf) : c->inlen;
+		len = end - off;
+		if (len > 0 && buf[off + len - 1] == '\r')
+			len--;
+		if (len > LINEMAX) {
+			if (handle(c, buf + off, LINEMAX, 1) == PROTO_AGAIN)
+				break;
+			c->skip = !nl;
+		} else if (len > 0 &&
+		           handle(c, buf + off, len, 0) == PROTO_AGAIN) {
+			break;
+		}
+		off = nl ? end + 1 : c->inlen;
+	}
+	if (off > 0) {
+		memmove(buf, buf + off, c->inlen - off);
+		c->inlen -= off;
+	}
+}
+
+static void
+readclient(struct client *c)
+{
+	ssize_t r;
+
+	r = read(c->fd, inbuf[c - clients] + c->inlen, INBUFSIZE - c->inlen);
+	if (r < 0) {
+		if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (errno != ECONNRESET)
+			warn("read:");
+		c->dead = 1;
+		return;
+	}
+	if (r == 0) {
+		c->eof = 1;
+		if (c->sub)
+			c->dead = 1;
+	}
+	c->inlen += (size_t)r;
+	readlines(c);
+}
+
+/*
+ * Moves a waiting client on once its ring has room: lends it a big ring
+ * when its reply is larger than its own, takes the big ring back once
+ * drained, and closes it when it has sent and been sent everything.
+ */
+static void
+progress(struct client *c)
+{
+	int slot = (int)(c - clients), i;
+
+	if (c->dead)
+		return;
+	if (c->out != &rings[slot] && ring_len(c->out) == 0 && !c->need) {
+		bigused[c->out - bigrings] = 0;
+		c->out = &rings[slot];
+		waitbig = 0; /* let every waiting client try again */
+	}
+	if (c->need && c->need > c->out->size && ring_len(c->out) == 0) {
+		for (i = 0; i < BIGRINGS && bigused[i]; i++)
+			;
+		if (i == BIGRINGS) {
+			waitbig = 1;
+			return;
+		}
+		bigused[i] = 1;
+		ring_init(&bigrings[i], bigbuf[i], BIGRINGSIZE);
+		c->out = &bigrings[i];
+	}
+	if (c->need && ring_free(c->out) >= c->need) {
+		c->need = 0;
+		readlines(c);
+	}
+	if (c->eof && !c->need && !c->skip && c->inlen == 0 &&
+	    ring_len(c->out) == 0)
+		c->dead = 1;
+}
+
+static void
+accepting(void)
+{
+	struct client *c;
+	static const char full[] =
+		"{\"version\":1,\"ok\":false,\"error\":\"too many clients\"}\n";
+	int fd, i, slot;
+
+	for (i = 0; i < MAXCLIENTS; i++) {
+		if ((fd = accept(listenfd, NULL, NULL)) < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE) {
+				warn("accept:");
+				acceptpause = monotonic() + ACCEPTPAUSEMS;
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+				warn("accept:");
+			}
+			return;
+		}
+		if (setfdflags(fd) < 0 || !peerok(fd)) {
+			close(fd);
+			continue;
+		}
+		if (nlive == MAXCLIENTS) {
+			(void)!write(fd, full, sizeof(full) - 1); /* best effort */
+			close(fd);
+			continue;
+		}
+		for (slot = 0; clients[slot].fd >= 0; slot++)
+			;
+		c = &clients[slot];
+		memset(c, 0, sizeof(*c));
+		c->fd = fd;
+		ring_init(&rings[slot], ringbuf[slot], RINGSIZE);
+		c->out = &rings[slot];
+		live[nlive++] = slot;
+	}
+}
+
+static void
+readsignals(void)
+{
+	unsigned char b[64];
+	ssize_t n, i;
+
+	while ((n = read(sigpipe[0], b, sizeof(b))) > 0)
+		for (i = 0; i < n; i++)
+			if (b[i] == SIGTERM || b[i] == SIGINT)
+				stopping = 1;
+	gotsignal = 0;
+	reapusage();
+}
+
+static void
+startusage(void)
+{
+	int p[2], fd;
+	pid_t pid;
+
+	usagenext = monotonic() + usageinterval * 1000LL;
+	if (pipe(p) < 0) {
+		warn("pipe:");
+		return;
+	}
+	if ((pid = fork()) < 0) {
+		warn("fork:");
+		close(p[0]);
+		close(p[1]);
+		return;
+	}
+	if (pid == 0) {
+		setpgid(0, 0);
+		signal(SIGPIPE, SIG_DFL);
+		signal(SIGCHLD, SIG_DFL);
+		if ((fd = open("/dev/null", O_RDONLY)) >= 0)
+			dup2(fd, 0);
+		dup2(p[1], 1);
+		execl("/bin/sh", "sh", "-c", usagecmd, (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid); /* both sides, so a kill(-pid) never misses */
+	close(p[1]);
+	if (setfdflags(p[0]) < 0)
+		warn("fcntl:");
+	usagepid = pid;
+	usagefd = p[0];
+	usagelen = 0;
+	usageover = 0;
+	usagekilled = 0;
+	usagestatus = -1;
+	usagekill = monotonic() + USAGETIMEOUT * 1000LL;
+}
+
+static void
+readusage(void)
+{
+	char discard[4096];
+	ssize_t n;
+
+	for (;;) {
+		if (usagelen < USAGEMAX)
+			n = read(usagefd, usageout + usagelen, USAGEMAX - usagelen);
+		else
+			n = read(usagefd, discard, sizeof(discard));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return; /* EAGAIN: more later */
+		if (n == 0) {
+			close(usagefd);
+			usagefd = -1;
+			usagedone();
+			return;
+		}
+		if (usagelen < USAGEMAX)
+			usagelen += (size_t)n;
+		else
+			usageover = 1;
+	}
+}
+
+static void
+reapusage(void)
+{
+	int st;
+
+	if (usagepid <= 0 || waitpid(usagepid, &st, WNOHANG) != usagepid)
+		return;
+	usagestatus = st;
+	/* what it wrote is in the pipe; a grandchild holding it is cut off */
+	if (usagefd >= 0) {
+		readusage();
+		if (usagefd >= 0) {
+			close(usagefd);
+			usagefd = -1;
+		}
+	}
+	kill(-usagepid, SIGKILL);
+	usagepid = -1;
+	usagedone();
+}
+
+/* Both the child's exit and its output are in: judge the fetch. */
+static void
+usagedone(void)
+{
+	struct proto_env env;
+	struct proto_out o;
+	const char *err = NULL;
+	char msg[128];
+
+	if (usagefd >= 0 || usagestatus == -1)
+		return;
+	if (usagepid > 0)
+		return;
+	if (usagekilled)
+		err = "usage command timed out";
+	else if (usageover)
+		err = "usage command printed too much";
+	else if (!WIFEXITED(usagestatus) || WEXITSTATUS(usagestatus) != 0) {
+		snprintf(msg, sizeof(msg), "usage command failed (exit %d)",
+		         WIFEXITED(usagestatus) ? WEXITSTATUS(usagestatus) : -1);
+		err = msg;
+	}
+	memset(&env, 0, sizeof(env));
+	env.mono = monotonic();
+	env.wall = time(NULL);
+	memset(&o, 0, sizeof(o));
+	proto_usage(&env, &o, usageout, usagelen, err);
+	if (o.notelen)
+		broadcast(o.note, o.notelen);
+	usageretry = err != NULL;
+	usagestatus = -1;
+}
+
+static void
+usage(void)
+{
+	fputs("usage: sessiond [-dfv] [-s socket] [-t idle-seconds] "
+	      "[-U usage-command] [-u usage-seconds]\n", stderr);
+	exit(1);
+}
+
+static void
+run(void)
+{
+	struct client *c;
+	long long now, deadline, busyuntil, t;
+	int n, i, timeout, flushing = 0;
+
+	lastbusy = started;
+	for (;;) {
+		now = monotonic();
+		if (stopping && !flushing) {
+			/* no new work; last replies get FLUSHWAITMS */
+			flushing = 1;
+			cleanup();
+			deadline = now + FLUSHWAITMS;
+		}
+		if (flushing) {
+			for (i = 0, n = 0; i < nlive; i++)
+				n += ring_len(clients[live[i]].out) > 0 &&
+				     !clients[live[i]].dead;
+			if (n == 0 || now >= deadline)
+				return;
+		}
+
+		/* timers */
+		if (nsubs > 0)
+			lastbusy = now;
+		deadline = flushing ? deadline : LLONG_MAX;
+		if (!flushing && idlesecs > 0) {
+			busyuntil = proto_lastactive();
+			busyuntil = busyuntil == LLONG_MIN ? lastbusy :
+			            busyuntil + INACTIVESECS * 1000LL;
+			if (busyuntil < lastbusy)
+				busyuntil = lastbusy;
+			t = busyuntil + idlesecs * 1000LL;
+			if (now >= t) {
+				stopping = 1;
+				continue;
+			}
+			deadline = t;
+		}
+		if (usagepid > 0) {
+			if (now >= usagekill && !usagekilled) {
+				kill(-usagepid, SIGKILL);
+				usagekilled = 1;
+			}
+			if (!usagekilled && usagekill < deadline)
+				deadline = usagekill;
+		} else if (!flushing && nsubs > 0) {
+			if (now >= usagenext &&
+			    proto_usagestale(time(NULL), usageinterval))
+				startusage();
+			else if (usagenext < deadline)
+				deadline = usagenext;
+			if (now >= usagenext)
+				usagenext = now + usageinterval * 1000LL;
+		}
+		if (acceptpause > now && acceptpause < deadline)
+			deadline = acceptpause;
+		if (waitbig)
+			deadline = now; /* a big ring came free: retry */
+
+		/* the poll set */
+		n = 0;
+		pfds[n].fd = sigpipe[0];
+		pfds[n].events = POLLIN;
+		pclient[n++] = -1;
+		if (!flushing && acceptpause <= now) {
+			pfds[n].fd = listenfd;
+			pfds[n].events = POLLIN;
+			pclient[n++] = -2;
+		}
+		if (usagefd >= 0) {
+			pfds[n].fd = usagefd;
+			pfds[n].events = POLLIN;
+			pclient[n++] = -3;
+		}
+		for (i = 0; i < nlive; i++) {
+			c = &clients[live[i]];
+			pfds[n].fd = c->fd;
+			pfds[n].events = 0;
+			if (!flushing && !c->eof && !c->need &&
+			    c->inlen < INBUFSIZE)
+				pfds[n].events |= POLLIN;
+			if (ring_len(c->out) > 0)
+				pfds[n].events |= POLLOUT;
+			pclient[n++] = live[i];
+		}
+		timeout = -1;
+		if (deadline != LLONG_MAX)
+			timeout = deadline - now > INT_MAX ? INT_MAX :
+			          deadline <= now ? 0 : (int)(deadline - now);
+		if (poll(pfds, (nfds_t)n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("poll:");
+		}
+
+		/* dispatch */
+		waitbig = 0;
+		for (i = 0; i < n; i++) {
+			if (!pfds[i].revents)
+				continue;
+			switch (pclient[i]) {
+			case -1:
+				readsignals();
+				break;
+			case -2:
+				accepting();
+				break;
+			case -3:
+				readusage();
+				break;
+			default:
+				c = &clients[pclient[i]];
+				if (c->fd < 0 || c->dead)
+					break;
+				if (pfds[i].revents & POLLOUT)
+					flush(c);
+				if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR) &&
+				    !c->eof && !c->need && !flushing)
+					readclient(c);
+				else if (pfds[i].revents & (POLLHUP | POLLERR) &&
+				         ring_len(c->out) > 0)
+					flush(c);
+			}
+		}
+		if (gotsignal)
+			readsignals();
+
+		/* write before sleeping; move waiting clients; close */
+		for (i = 0; i < nlive; i++) {
+			c = &clients[live[i]];
+			if (ring_len(c->out) > 0)
+				flush(c);
+			progress(c);
+			if (ring_len(c->out) > 0)
+				flush(c);
+		}
+		for (i = 0; i < nlive; ) {
+			c = &clients[live[i]];
+			if (c->dead)
+				closeclient(c);
+			else
+				i++;
+		}
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sigaction sa;
+	const char *sockopt = NULL;
+	char *end, b;
+	int opt, detach = 0, ready[2] = { -1, -1 }, fd, i, st;
+	pid_t pid;
+	ssize_t r;
+
+	while ((opt = getopt(argc, argv, "dfs:t:U:u:v")) != -1) {
+		switch (opt) {
+		case 'd':
+			detach = 1;
+			break;
+		case 'f':
+			detach = 0;
+			break;
+		case 's':
+			sockopt = optarg;
+			break;
+		case 't':
+			errno = 0;
+			idlesecs = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || idlesecs < 0 ||
+			    idlesecs > 100L * 365 * 86400)
+				usage();
+			break;
+		case 'U':
+			usagecmd = optarg;
+			break;
+		case 'u':
+			errno = 0;
+			usageinterval = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || usageinterval < 1 ||
+			    usageinterval > 100L * 365 * 86400)
+				usage();
+			break;
+		case 'v':
+			puts("sessiond-" VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	sockpath(sockopt);
+
+	if (detach) {
+		/* the parent returns once the socket accepts, or with the
+		 * child's failure */
+		if (pipe(ready) < 0)
+			die("pipe:");
+		if ((pid = fork()) < 0)
+			die("fork:");
+		if (pid > 0) {
+			close(ready[1]);
+			while ((r = read(ready[0], &b, 1)) < 0 && errno == EINTR)
+				;
+			if (r == 1)
+				return 0;
+			if (waitpid(pid, &st, 0) < 0)
+				die("waitpid:");
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+		}
+		close(ready[0]);
+		if (setsid() < 0)
+			die("setsid:");
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	if (pipe(sigpipe) < 0 || setfdflags(sigpipe[0]) < 0 ||
+	    setfdflags(sigpipe[1]) < 0)
+		die("pipe:");
+	sa.sa_handler = onsignal;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+
+	setup();
+	for (i = 0; i < MAXCLIENTS; i++)
+		clients[i].fd = -1;
+	proto_init();
+	started = monotonic();
+
+	if (detach) {
+		if (chdir("/") < 0)
+			die("chdir /:");
+		if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+			dup2(fd, 0);
+			dup2(fd, 1);
+			dup2(fd, 2);
+			if (fd > 2)
+				close(fd);
+		}
+		(void)!write(ready[1], "r", 1); /* the parent exits 0 */
+		close(ready[1]);
+	}
+	run();
+	cleanup();
+	return 0;
+}

@@ -1,0 +1,162 @@
+/* See LICENSE file for copyright and license details. */
+/*
+ * Shared types, prototypes and the compile-time checks that tie the
+ * limits of config.h together. No variables are defined here.
+ */
+
+#define LEN(a)        (sizeof(a) / sizeof((a)[0]))
+#define ISPOW2(x)     ((x) > 0 && ((x) & ((x) - 1)) == 0)
+#define BUILDCHECK(name, cond) typedef char check_##name[(cond) ? 1 : -1]
+
+enum { ST_WORKING, ST_ATTENTION, ST_QUESTION, ST_CLOSED, RULE_ACTIVITY };
+
+struct rule {
+	const char *event;
+	const char *field;    /* NULL: any payload matches */
+	const char *value;
+	int status;           /* ST_* or RULE_ACTIVITY */
+	const char *msgfield; /* payload field copied to the message, or NULL */
+};
+
+/* ring.c */
+struct ring {
+	char *buf;
+	size_t size;          /* power of 2 */
+	size_t head, tail;    /* free-running; len = head - tail */
+};
+
+void ring_init(struct ring *r, char *buf, size_t size);
+size_t ring_len(const struct ring *r);
+size_t ring_free(const struct ring *r);
+int ring_push(struct ring *r, const char *p, size_t n);
+size_t ring_peek(const struct ring *r, const char **p);
+void ring_consume(struct ring *r, size_t n);
+
+/* json.c */
+enum { J_NONE, J_OBJECT, J_ARRAY, J_STRING, J_NUMBER, J_TRUE, J_FALSE,
+       J_NULL };
+enum { JE_OK, JE_SYNTAX, JE_UTF8, JE_DEPTH, JE_FIELDS, JE_NOTOBJ, JE_PART };
+
+struct jfield {
+	char key[KEYMAX + 1]; /* decoded; "" when longer than KEYMAX */
+	int type;             /* J_* */
+	size_t off, len;      /* value in the input; strings without quotes */
+};
+
+struct jw {
+	char *buf;
+	size_t len, cap;
+	int full;             /* a write did not fit: the output is invalid */
+};
+
+int json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf);
+const char *json_strerror(int err);
+long json_str(const char *s, size_t n, char *out, size_t outsize);
+long json_strcut(const char *s, size_t n, char *out, size_t outsize);
+int json_u64(const char *s, size_t n, unsigned long long *v);
+int json_num(const char *s, size_t n, double *v);
+void jw_init(struct jw *w, char *buf, size_t cap);
+void jw_mem(struct jw *w, const char *s, size_t n);
+void jw_raw(struct jw *w, const char *s);
+void jw_str(struct jw *w, const char *s, size_t n);
+void jw_esc(struct jw *w, const char *s, size_t n);
+void jw_u64(struct jw *w, unsigned long long v);
+void jw_i64(struct jw *w, long long v);
+
+/* store.c */
+struct hist {
+	long long at;         /* wall-clock seconds */
+	int status;
+};
+
+struct session {
+	int used;
+	unsigned hash;
+	int status;
+	unsigned long long priority;
+	long long since;      /* monotonic ms: entered the current status */
+	long long active;     /* monotonic ms: last event */
+	unsigned long long closeseq; /* order of closing, for eviction */
+	int nhist;
+	struct hist hist[HISTMAX];   /* oldest first */
+	int hasdir, hasmsg;
+	char id[IDMAX + 1];
+	char agent[AGENTMAX + 1];
+	char msg[MSGMAX + 1];
+	char dir[DIRMAX + 1];
+};
+
+#define SESSMAX       (MAXSESS / 2)
+
+void store_init(void);
+struct session *store_find(const char *id);
+struct session *store_insert(const char *id, int status, long long mono,
+                             long long wall);
+void store_delete(struct session *s);
+void store_setstatus(struct session *s, int status, long long mono,
+                     long long wall);
+struct session *store_oldestclosed(void);
+struct session *store_next(int *pos);
+int store_count(void);
+int store_nclosed(void);
+int store_check(void);
+
+/* proto.c */
+struct proto_env {
+	long long mono;       /* now, monotonic ms */
+	long long wall;       /* now, wall-clock seconds */
+	long long started;    /* monotonic ms at start-up */
+	int connections;
+	const char *sockpath;
+	long (*memkb)(void);  /* resident memory in KiB, or -1 */
+};
+
+struct proto_out {
+	size_t room;          /* in: bytes the reply may take */
+	size_t need;          /* out with PROTO_AGAIN: room wanted */
+	char *reply;          /* out: reply lines, or NULL */
+	size_t replylen;
+	char *note;           /* out: notification lines for subscribers */
+	size_t notelen;
+	int subscribe;        /* out: the connection now only listens */
+	int stop;             /* out: shut down after this reply */
+	int usagewanted;      /* out: a hook event arrived, usage unknown */
+};
+
+enum { PROTO_DONE, PROTO_AGAIN };
+
+void proto_init(void);
+int proto_line(const struct proto_env *env, struct proto_out *o,
+               const char *line, size_t len);
+int proto_toolong(const struct proto_env *env, struct proto_out *o,
+                  const char *prefix, size_t len);
+void proto_usage(const struct proto_env *env, struct proto_out *o,
+                 const char *text, size_t len, const char *err);
+long long proto_lastactive(void);
+int proto_usagestale(long long wall, long long interval);
+
+/*
+ * Sizes of the largest replies, escaping counted at its worst: six bytes
+ * (\u00XX) per stored byte.
+ */
+#define ESCMAX(n)     (6 * (n) + 2)
+#define SNAPMAX       (ESCMAX(IDMAX) + ESCMAX(AGENTMAX) + ESCMAX(DIRMAX) + \
+                       ESCMAX(MSGMAX) + HISTMAX * 48 + 320)
+#define NOTEMAX       (SNAPMAX + 64)
+#define ONEREPLYMAX   (SNAPMAX + 64)
+#define LISTMAX       (SESSMAX * (SNAPMAX + 1) + 64)
+#define USAGELINEMAX  (USAGEMAX + 256)
+#define SUBMAX        (64 + USAGELINEMAX + SESSMAX * NOTEMAX)
+#define REPLYMAX      BIGRINGSIZE
+
+BUILDCHECK(ringpow2, ISPOW2(RINGSIZE) && ISPOW2(BIGRINGSIZE));
+BUILDCHECK(tablepow2, ISPOW2(MAXSESS) && MAXSESS >= 4);
+BUILDCHECK(ringone, RINGSIZE >= 2 * NOTEMAX && RINGSIZE >= ONEREPLYMAX);
+BUILDCHECK(ringlist, BIGRINGSIZE >= LISTMAX && BIGRINGSIZE >= SUBMAX);
+BUILDCHECK(bigger, BIGRINGSIZE > RINGSIZE && BIGRINGS >= 1);
+BUILDCHECK(closedfit, MAXCLOSED >= 1 && MAXCLOSED < SESSMAX);
+BUILDCHECK(slotfit, MAXSESS <= 32768);
+BUILDCHECK(clients, MAXCLIENTS >= 1);
+BUILDCHECK(line, LINEMAX >= 1024 && ESCMAX(DIRMAX) + ESCMAX(IDMAX) < LINEMAX);
+BUILDCHECK(hist, HISTMAX >= 1 && DEPTHMAX >= 2 && FIELDMAX >= 16);
+BUILDCHECK(text, TEXTMAX >= 64 && FORMATMAX >= 64);

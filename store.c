@@ -1,0 +1,213 @@
+/* See LICENSE file for copyright and license details. */
+/*
+ * The session table. Sessions live in a fixed pool of SESSMAX entries;
+ * an open-addressing index of MAXSESS slots (at least twice the pool, so
+ * probe chains stay short) maps a session_id to its pool entry. Linear
+ * probing with backward-shift deletion keeps every chain unbroken without
+ * tombstones. Counts of sessions and of closed ones are kept as they
+ * change. Nothing here allocates or does I/O.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "sessiond.h"
+
+static unsigned hashid(const char *id);
+static int findslot(const char *id, unsigned h);
+static void histpush(struct session *s, int status, long long wall);
+
+static struct session pool[SESSMAX];
+static short slots[MAXSESS];         /* pool index + 1; 0 is empty */
+static int nsess, nclosed;
+static unsigned long long closeseq;  /* closings so far */
+
+/* FNV-1a */
+static unsigned
+hashid(const char *id)
+{
+	unsigned h = 2166136261u;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h;
+}
+
+/* The slot holding id, or the empty slot that ends its chain. */
+static int
+findslot(const char *id, unsigned h)
+{
+	int i;
+
+	for (i = h & (MAXSESS - 1); slots[i];
+	     i = (i + 1) & (MAXSESS - 1)) {
+		if (pool[slots[i] - 1].hash == h &&
+		    !strcmp(pool[slots[i] - 1].id, id))
+			break;
+	}
+	return i;
+}
+
+static void
+histpush(struct session *s, int status, long long wall)
+{
+	if (s->nhist == HISTMAX)
+		memmove(s->hist, s->hist + 1, (HISTMAX - 1) * sizeof(s->hist[0]));
+	else
+		s->nhist++;
+	s->hist[s->nhist - 1].status = status;
+	s->hist[s->nhist - 1].at = wall;
+}
+
+void
+store_init(void)
+{
+	memset(slots, 0, sizeof(slots));
+	memset(pool, 0, sizeof(pool));
+	nsess = nclosed = 0;
+	closeseq = 0;
+}
+
+struct session *
+store_find(const char *id)
+{
+	int i = findslot(id, hashid(id));
+
+	return slots[i] ? &pool[slots[i] - 1] : NULL;
+}
+
+/* A new session; NULL when the pool is full. id must not be present. */
+struct session *
+store_insert(const char *id, int status, long long mono, long long wall)
+{
+	struct session *s;
+	unsigned h;
+	int i, p;
+
+	if (nsess == SESSMAX)
+		return NULL;
+	for (p = 0; pool[p].used; p++)
+		;
+	h = hashid(id);
+	i = findslot(id, h);
+	s = &pool[p];
+	memset(s, 0, offsetof(struct session, id));
+	s->used = 1;
+	s->hash = h;
+	s->status = status;
+	s->since = s->active = mono;
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	s->agent[0] = s->msg[0] = s->dir[0] = '\0';
+	histpush(s, status, wall);
+	if (status == ST_CLOSED) {
+		s->closeseq = ++closeseq;
+		nclosed++;
+	}
+	slots[i] = (short)(p + 1);
+	nsess++;
+	return s;
+}
+
+void
+store_delete(struct session *s)
+{
+	int i, j, home;
+
+	i = findslot(s->id, s->hash);
+	for (j = i; ; ) {
+		j = (j + 1) & (MAXSESS - 1);
+		if (!slots[j])
+			break;
+		home = pool[slots[j] - 1].hash & (MAXSESS - 1);
+		/* move j back into the hole unless its home lies in (i, j] */
+		if (i <= j ? (home <= i || home > j) : (home <= i && home > j)) {
+			slots[i] = slots[j];
+			i = j;
+		}
+	}
+	slots[i] = 0;
+	if (s->status == ST_CLOSED)
+		nclosed--;
+	nsess--;
+	s->used = 0;
+}
+
+/* Records a status; the same status again only restarts its clock. */
+void
+store_setstatus(struct session *s, int status, long long mono,
+                long long wall)
+{
+	s->since = s->active = mono;
+	if (status == s->status)
+		return;
+	if (s->status == ST_CLOSED)
+		nclosed--;
+	if (status == ST_CLOSED) {
+		nclosed++;
+		s->closeseq = ++closeseq;
+	}
+	s->status = status;
+	histpush(s, status, wall);
+}
+
+struct session *
+store_oldestclosed(void)
+{
+	struct session *old = NULL;
+	int p;
+
+	for (p = 0; p < SESSMAX; p++)
+		if (pool[p].used && pool[p].status == ST_CLOSED &&
+		    (!old || pool[p].closeseq < old->closeseq))
+			old = &pool[p];
+	return old;
+}
+
+/* Iterates the sessions: *pos starts at 0; NULL at the end. */
+struct session *
+store_next(int *pos)
+{
+	while (*pos < SESSMAX)
+		if (pool[(*pos)++].used)
+			return &pool[*pos - 1];
+	return NULL;
+}
+
+int
+store_count(void)
+{
+	return nsess;
+}
+
+int
+store_nclosed(void)
+{
+	return nclosed;
+}
+
+/* Verifies every invariant: 0 when the table is sound. For tests. */
+int
+store_check(void)
+{
+	int i, p, n = 0, c = 0, seen = 0;
+
+	for (p = 0; p < SESSMAX; p++) {
+		if (!pool[p].used)
+			continue;
+		n++;
+		c += pool[p].status == ST_CLOSED;
+		if (pool[p].hash != hashid(pool[p].id) ||
+		    pool[p].nhist < 1 || pool[p].nhist > HISTMAX ||
+		    pool[p].status < ST_WORKING || pool[p].status > ST_CLOSED)
+			return -1;
+		i = findslot(pool[p].id, pool[p].hash);
+		if (slots[i] != p + 1)
+			return -2;
+	}
+	for (i = 0; i < MAXSESS; i++)
+		seen += slots[i] != 0;
+	if (n != nsess || c != nclosed || seen != nsess)
+		return -3;
+	return 0;
+}
