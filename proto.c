@@ -98,7 +98,8 @@ static const struct cmd cmds[] = {
 static char replybuf[REPLYMAX];      /* the reply of the current line */
 static char notebuf[3 * NOTEMAX + USAGELINEMAX];
 static struct jw notes;              /* notifications of the current line */
-static char errbuf[ESCMAX(IDMAX) + 256];
+static char errbuf[ESCMAX(DIRMAX) + 256];  /* an error reply */
+static char why[IDMAX + 128];        /* what getstr() found wrong */
 static char idbuf[IDMAX + 1];
 static const char *cmdname = "";     /* the command being run */
 static char strbuf[DIRMAX + 1];      /* scratch for decoded strings */
@@ -167,6 +168,10 @@ error(struct proto_out *o, const char *fmt, const char *arg)
 		jw_esc(&w, fmt, strlen(fmt));
 	}
 	jw_raw(&w, "\"}\n");
+	if (w.full) { /* cannot happen with errbuf's size; stay valid */
+		jw_init(&w, errbuf, sizeof(errbuf));
+		jw_raw(&w, "{\"version\":1,\"ok\":false,\"error\":\"error\"}\n");
+	}
 	o->reply = errbuf;
 	o->replylen = w.len;
 	return PROTO_DONE;
@@ -211,7 +216,7 @@ getbool(struct req *r, const char *key, int *v)
 
 /*
  * Decodes the string field key into out: 1 when set, 0 when absent or
- * null; -1 with errbuf's message otherwise (never truncated).
+ * null; -1 with the reason in why (a string is never truncated).
  */
 static int
 getstr(struct req *r, const char *key, char *out, size_t size, int *present)
@@ -223,18 +228,18 @@ getstr(struct req *r, const char *key, char *out, size_t size, int *present)
 	if (!f || f->type == J_NULL)
 		return 0;
 	if (f->type != J_STRING) {
-		snprintf(errbuf, sizeof(errbuf), "field %s must be a string", key);
+		snprintf(why, sizeof(why), "field %s must be a string", key);
 		return -1;
 	}
 	n = json_str(r->line + f->off, f->len, out, size);
 	if (n == -1) {
-		snprintf(errbuf, sizeof(errbuf),
+		snprintf(why, sizeof(why),
 		         "field %s is longer than %lu bytes", key,
 		         (unsigned long)size - 1);
 		return -1;
 	}
 	if (n == -2) {
-		snprintf(errbuf, sizeof(errbuf),
+		snprintf(why, sizeof(why),
 		         "field %s must not contain NUL", key);
 		return -1;
 	}
@@ -242,7 +247,7 @@ getstr(struct req *r, const char *key, char *out, size_t size, int *present)
 	return 1;
 }
 
-/* session_id into id: 0, or -1 with errbuf's message. */
+/* session_id into id: 0, or -1 with the reason in why. */
 static int
 getid(struct req *r, char *id)
 {
@@ -251,12 +256,12 @@ getid(struct req *r, char *id)
 	if (getstr(r, "session_id", id, IDMAX + 1, &present) < 0)
 		return -1;
 	if (!present) {
-		snprintf(errbuf, sizeof(errbuf), "%s requires session_id",
+		snprintf(why, sizeof(why), "%s requires session_id",
 		         cmdname);
 		return -1;
 	}
 	if (!id[0]) {
-		snprintf(errbuf, sizeof(errbuf), "field session_id is empty");
+		snprintf(why, sizeof(why), "field session_id is empty");
 		return -1;
 	}
 	return 0;
@@ -401,9 +406,9 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 	struct jw w;
 
 	if (getid(r, idbuf) < 0)
-		return error(o, errbuf, NULL);
+		return error(o, why, NULL);
 	if (getstr(r, "status", strbuf, sizeof(strbuf), &present) < 0)
-		return error(o, errbuf, NULL);
+		return error(o, why, NULL);
 	if (!present)
 		return error(o, "SET requires status", NULL);
 	if ((st = parsestatus(strbuf)) < 0)
@@ -421,11 +426,11 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 		}
 	}
 	if (getstr(r, "agent_type", agent, sizeof(agent), &hasagent) < 0)
-		return error(o, errbuf, NULL);
+		return error(o, why, NULL);
 	if (hasagent && !agent[0])
 		return error(o, "field agent_type is empty", NULL);
 	if (getstr(r, "working_dir", strbuf, sizeof(strbuf), &hasdir) < 0)
-		return error(o, errbuf, NULL);
+		return error(o, why, NULL);
 	hasdir = hasdir && strbuf[0];
 
 	if (!(s = store_find(idbuf))) {
@@ -461,7 +466,7 @@ cmd_get(const struct proto_env *env, struct proto_out *o, struct req *r)
 	struct jw w;
 
 	if (getid(r, idbuf) < 0)
-		return error(o, errbuf, NULL);
+		return error(o, why, NULL);
 	if (!(s = store_find(idbuf)))
 		return error(o, "session not found: %s", idbuf);
 	okbegin(&w);
@@ -496,7 +501,7 @@ cmd_rm(const struct proto_env *env, struct proto_out *o, struct req *r)
 	struct jw w;
 
 	if (getid(r, idbuf) < 0)
-		return error(o, errbuf, NULL);
+		return error(o, why, NULL);
 	if (!(s = store_find(idbuf)))
 		return error(o, "session not found: %s", idbuf);
 	if (s->status != ST_CLOSED) {
@@ -517,7 +522,7 @@ cmd_delete(const struct proto_env *env, struct proto_out *o, struct req *r)
 	struct jw w;
 
 	if (getid(r, idbuf) < 0)
-		return error(o, errbuf, NULL);
+		return error(o, why, NULL);
 	if (!(s = store_find(idbuf)))
 		return error(o, "session not found: %s", idbuf);
 	okbegin(&w);
@@ -536,7 +541,7 @@ cmd_reopen(const struct proto_env *env, struct proto_out *o, struct req *r)
 	struct jw w;
 
 	if (getid(r, idbuf) < 0)
-		return error(o, errbuf, NULL);
+		return error(o, why, NULL);
 	if (!(s = store_find(idbuf)))
 		return error(o, "SESSION_NOT_FOUND No closed session with ID: %s",
 		             idbuf);
@@ -568,7 +573,7 @@ cmd_sub(const struct proto_env *env, struct proto_out *o, struct req *r)
 		return error(o, "field snapshot must be a boolean", NULL);
 	okbegin(&w);
 	jw_raw(&w, "\"subscribed\"}\n");
-	if (usagestate != USAGE_NEVER) {
+	if (usagelen) {
 		jw_raw(&w, "{\"version\":1,\"type\":\"usage\",\"usage\":");
 		jw_mem(&w, usage, usagelen);
 		jw_raw(&w, "}\n");
@@ -924,13 +929,13 @@ cmd_format(const struct proto_env *env, struct proto_out *o, struct req *r)
 	int present, raw = 0;
 
 	if (getstr(r, "format", tmpl, sizeof(tmpl), &present) < 0)
-		return error(o, errbuf, NULL);
+		return error(o, why, NULL);
 	if (!present)
 		return error(o, "missing field: format", NULL);
 	if (getbool(r, "raw", &raw) < 0)
 		return error(o, "field raw must be a boolean", NULL);
 	if (getstr(r, "session_id", idbuf, sizeof(idbuf), &present) < 0)
-		return error(o, errbuf, NULL);
+		return error(o, why, NULL);
 	if (present)
 		self = store_find(idbuf);
 	jw_init(&tw, text, sizeof(text));
@@ -991,7 +996,7 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	o->reply = NULL;
 	o->replylen = 0;
 	if (getid(r, idbuf) < 0) {
-		fprintf(stderr, "sessiond: hook event ignored: %s\n", errbuf);
+		fprintf(stderr, "sessiond: hook event ignored: %s\n", why);
 		return PROTO_DONE;
 	}
 	if (getstr(r, "hook_event_name", event, sizeof(event), &present) < 1)

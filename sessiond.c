@@ -62,7 +62,8 @@ static long memkb(void);
 static long long monotonic(void);
 static void onsignal(int sig);
 static int peerok(int fd);
-static void progress(struct client *c);
+static int progress(struct client *c);
+static void pass(void);
 static void readclient(struct client *c);
 static void readlines(struct client *c);
 static void readsignals(void);
@@ -101,6 +102,7 @@ static long long lastbusy;           /* last time a subscriber listened */
 static long long acceptpause;        /* listener rests until then */
 static long idlesecs = IDLESECS;     /* -t; 0: never stop */
 static int waitbig;                  /* some client waits for a big ring */
+static int bigfreed;                 /* a big ring was given back */
 
 static const char *usagecmd = USAGECMD;
 static long usageinterval = USAGEINTERVAL;
@@ -518,11 +520,8 @@ readclient(struct client *c)
 		c->dead = 1;
 		return;
 	}
-	if (r == 0) {
-		c->eof = 1;
-		if (c->sub)
-			c->dead = 1;
-	}
+	if (r == 0)
+		c->eof = 1; /* a subscriber may half-close and listen on */
 	c->inlen += (size_t)r;
 	readlines(c);
 }
@@ -532,24 +531,24 @@ readclient(struct client *c)
  * when its reply is larger than its own, takes the big ring back once
  * drained, and closes it when it has sent and been sent everything.
  */
-static void
+static int
 progress(struct client *c)
 {
 	int slot = (int)(c - clients), i;
 
 	if (c->dead)
-		return;
+		return 0;
 	if (c->out != &rings[slot] && ring_len(c->out) == 0 && !c->need) {
 		bigused[c->out - bigrings] = 0;
 		c->out = &rings[slot];
-		waitbig = 0; /* let every waiting client try again */
+		bigfreed = 1;
 	}
 	if (c->need && c->need > c->out->size && ring_len(c->out) == 0) {
 		for (i = 0; i < BIGRINGS && bigused[i]; i++)
 			;
 		if (i == BIGRINGS) {
 			waitbig = 1;
-			return;
+			return 0;
 		}
 		bigused[i] = 1;
 		ring_init(&bigrings[i], bigbuf[i], BIGRINGSIZE);
@@ -558,10 +557,34 @@ progress(struct client *c)
 	if (c->need && ring_free(c->out) >= c->need) {
 		c->need = 0;
 		readlines(c);
+		return 1;
 	}
 	if (c->eof && !c->need && !c->skip && c->inlen == 0 &&
 	    ring_len(c->out) == 0)
 		c->dead = 1;
+	return 0;
+}
+
+/*
+ * Before sleeping: write every ring, and move on each client whose
+ * waiting is over, as long as that frees room (its input is bounded).
+ */
+static void
+pass(void)
+{
+	struct client *c;
+	int i;
+
+	bigfreed = waitbig = 0;
+	for (i = 0; i < nlive; i++) {
+		c = &clients[live[i]];
+		do {
+			if (ring_len(c->out) > 0)
+				flush(c);
+		} while (progress(c) && !c->dead && c->need);
+		if (ring_len(c->out) > 0)
+			flush(c);
+	}
 }
 
 static void
@@ -570,6 +593,7 @@ accepting(void)
 	struct client *c;
 	static const char full[] =
 		"{\"version\":1,\"ok\":false,\"error\":\"too many clients\"}\n";
+	char drain[4096];
 	int fd, i, slot;
 
 	for (i = 0; i < MAXCLIENTS; i++) {
@@ -589,7 +613,11 @@ accepting(void)
 			continue;
 		}
 		if (nlive == MAXCLIENTS) {
-			(void)!write(fd, full, sizeof(full) - 1); /* best effort */
+			/* best effort; unread input would reset the reply away */
+			(void)!write(fd, full, sizeof(full) - 1);
+			shutdown(fd, SHUT_WR);
+			while (read(fd, drain, sizeof(drain)) > 0)
+				;
 			close(fd);
 			continue;
 		}
@@ -796,7 +824,7 @@ run(void)
 			}
 			if (!usagekilled && usagekill < deadline)
 				deadline = usagekill;
-		} else if (!flushing && nsubs > 0) {
+		} else if (!flushing && nsubs > 0 && usagecmd[0]) {
 			if (now >= usagenext &&
 			    proto_usagestale(time(NULL), usageinterval))
 				startusage();
@@ -807,8 +835,6 @@ run(void)
 		}
 		if (acceptpause > now && acceptpause < deadline)
 			deadline = acceptpause;
-		if (waitbig)
-			deadline = now; /* a big ring came free: retry */
 
 		/* the poll set */
 		n = 0;
@@ -847,7 +873,6 @@ run(void)
 		}
 
 		/* dispatch */
-		waitbig = 0;
 		for (i = 0; i < n; i++) {
 			if (!pfds[i].revents)
 				continue;
@@ -870,23 +895,17 @@ run(void)
 				if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR) &&
 				    !c->eof && !c->need && !flushing)
 					readclient(c);
-				else if (pfds[i].revents & (POLLHUP | POLLERR) &&
-				         ring_len(c->out) > 0)
-					flush(c);
+				else if (pfds[i].revents & (POLLHUP | POLLERR))
+					c->dead = 1; /* gone both ways */
 			}
 		}
 		if (gotsignal)
 			readsignals();
 
 		/* write before sleeping; move waiting clients; close */
-		for (i = 0; i < nlive; i++) {
-			c = &clients[live[i]];
-			if (ring_len(c->out) > 0)
-				flush(c);
-			progress(c);
-			if (ring_len(c->out) > 0)
-				flush(c);
-		}
+		pass();
+		if (bigfreed && waitbig)
+			pass(); /* a big ring came free for someone waiting */
 		for (i = 0; i < nlive; ) {
 			c = &clients[live[i]];
 			if (c->dead)

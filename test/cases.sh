@@ -1,0 +1,368 @@
+# Cases for test.sh, which sources this file and runs every t_* function
+# in order with a fresh log. Each case starts and stops its own daemon.
+
+t_commands() {
+	start "$DEF" -t 0
+	d='"/tmp"'
+	expect set "{\"version\":1,\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\",\"working_dir\":\"/tmp\"}" \
+		"$OK$(snap a working "$d" "$(h working)" false 0)}"
+	expect set-lowercase-cmd '{"cmd":"set","session_id":"a","status":"attention","priority":7}' \
+		"$OK$(snap a attention "$d" "$(h working),$(h attention)" false 7)}"
+	expect set-same-status-no-history '{"cmd":"Set","session_id":"a","status":"attention"}' \
+		"$OK$(snap a attention "$d" "$(h working),$(h attention)" false 0)}"
+	expect get '{"cmd":"GET","session_id":"a"}' \
+		"$OK$(snap a attention "$d" "$(h working),$(h attention)" false 0)}"
+	expect set-no-dir '{"cmd":"SET","session_id":"b","status":"question","agent_type":"codex"}' \
+		"$OK$(snap b question null "$(h question)" false 0 | sed 's/claudecode/codex/')}"
+	expect list '{"cmd":"LIST"}' \
+		"$OK[$(snap a attention "$d" "$(h working),$(h attention)" false 0),$(snap b question null "$(h question)" false 0 | sed 's/claudecode/codex/')]}"
+	expect rm '{"cmd":"RM","session_id":"b"}' \
+		"$OK$(snap b closed null "$(h question),$(h closed)" true 0 | sed 's/claudecode/codex/')}"
+	expect reopen-no-dir '{"cmd":"REOPEN","session_id":"b"}' \
+		'{"version":1,"ok":false,"error":"NOT_RESUMABLE No working directory recorded for session b"}'
+	expect reopen-not-closed '{"cmd":"REOPEN","session_id":"a"}' \
+		'{"version":1,"ok":false,"error":"session is not closed: a"}'
+	expect reopen-unknown '{"cmd":"REOPEN","session_id":"zz"}' \
+		'{"version":1,"ok":false,"error":"SESSION_NOT_FOUND No closed session with ID: zz"}'
+	mkdir "$T/gone"
+	req "{\"cmd\":\"SET\",\"session_id\":\"c\",\"status\":\"closed\",\"working_dir\":\"$T/gone\"}" >/dev/null
+	rmdir "$T/gone"
+	expect reopen-dir-missing '{"cmd":"REOPEN","session_id":"c"}' \
+		"{\"version\":1,\"ok\":false,\"error\":\"WORKING_DIR_MISSING Working directory no longer exists: $T/gone\"}"
+	req '{"cmd":"RM","session_id":"a"}' >/dev/null
+	expect reopen '{"cmd":"REOPEN","session_id":"a"}' \
+		"$OK$(snap a attention "$d" "$(h working),$(h attention),$(h closed),$(h attention)" false 0)}"
+	expect delete '{"cmd":"DELETE","session_id":"c"}' \
+		"$OK$(snap c closed "\"$T/gone\"" "$(h closed)" true 0)}"
+	expect get-deleted '{"cmd":"GET","session_id":"c"}' \
+		'{"version":1,"ok":false,"error":"session not found: c"}'
+	got=$(req '{"cmd":"STATUS"}' | sed 's/"memory_mb":[0-9]*\.[0-9]/"memory_mb":M/')
+	check status "$got" "$OK{\"uptime_seconds\":0,\"sessions\":{\"active\":1,\"closed\":1},\"connections\":1,\"memory_mb\":M,\"socket_path\":\"$SOCK\"}}"
+	expect dump '{"cmd":"DUMP"}' \
+		"$OK{\"uptime_seconds\":0,\"socket_path\":\"$SOCK\",\"sessions\":[{\"session_id\":\"a\",\"status\":\"attention\",\"working_dir\":\"/tmp\",\"elapsed_seconds\":0,\"closed\":false},{\"session_id\":\"b\",\"status\":\"closed\",\"working_dir\":null,\"elapsed_seconds\":0,\"closed\":true}],\"session_counts\":{\"active\":1,\"closed\":1},\"connections\":1}}"
+	expect usage-never '{"cmd":"USAGE"}' \
+		"$OK{\"state\":\"never\",\"fetched_at\":null,\"usage\":null}}"
+	expect stop-confirm '{"cmd":"STOP"}' \
+		"$OK{\"stop_status\":\"confirm_required\",\"active_count\":1}}"
+	expect stop '{"cmd":"STOP","confirmed":true}' "$OK{\"stop_status\":\"ok\"}}"
+	if stop && [ ! -e "$SOCK" ]; then ok stop-cleans-up; else bad stop-cleans-up; fi
+}
+
+t_errors() {
+	start "$DEF" -t 0
+	E='{"version":1,"ok":false,"error":'
+	expect unknown-cmd '{"cmd":"FROB"}' "$E\"unknown command: FROB\"}"
+	expect no-cmd '{"session":"x"}' "$E\"missing field: cmd\"}"
+	expect cmd-type '{"cmd":5}' "$E\"field cmd must be a string\"}"
+	expect bad-version '{"version":2,"cmd":"LIST"}' "$E\"unsupported version\"}"
+	expect version-type '{"version":"1","cmd":"LIST"}' "$E\"field version must be a number\"}"
+	expect set-no-id '{"cmd":"SET","status":"working"}' "$E\"SET requires session_id\"}"
+	expect get-no-id '{"cmd":"GET"}' "$E\"GET requires session_id\"}"
+	expect set-no-status '{"cmd":"SET","session_id":"a"}' "$E\"SET requires status\"}"
+	expect bad-status '{"cmd":"SET","session_id":"a","status":"sleeping"}' \
+		"$E\"invalid status: sleeping (expected: working, attention, question, closed)\"}"
+	expect id-type '{"cmd":"GET","session_id":42}' "$E\"field session_id must be a string\"}"
+	expect id-empty '{"cmd":"GET","session_id":""}' "$E\"field session_id is empty\"}"
+	long=$(printf '%0256d' 0)
+	expect id-too-long "{\"cmd\":\"SET\",\"session_id\":\"$long\",\"status\":\"working\"}" \
+		"$E\"field session_id is longer than 255 bytes\"}"
+	max=$(printf '%0255d' 0)
+	check id-max "$(req "{\"cmd\":\"SET\",\"session_id\":\"$max\",\"status\":\"working\"}" | grep -c "\"session_id\":\"$max\"")" 1
+	expect prio-negative '{"cmd":"SET","session_id":"a","status":"working","priority":-1}' \
+		"$E\"field priority must be a non-negative integer\"}"
+	expect prio-fraction '{"cmd":"SET","session_id":"a","status":"working","priority":1.5}' \
+		"$E\"field priority must be a non-negative integer\"}"
+	expect prio-string '{"cmd":"SET","session_id":"a","status":"working","priority":"1"}' \
+		"$E\"field priority must be a number\"}"
+	expect prio-range '{"cmd":"SET","session_id":"a","status":"working","priority":18446744073709551616}' \
+		"$E\"field priority is out of range\"}"
+	check prio-max "$(req '{"cmd":"SET","session_id":"a","status":"working","priority":18446744073709551615}' | grep -c '"priority":18446744073709551615,')" 1
+	expect dir-type '{"cmd":"SET","session_id":"a","status":"working","working_dir":["x"]}' \
+		"$E\"field working_dir must be a string\"}"
+	expect snapshot-type '{"cmd":"SUB","snapshot":"yes"}' "$E\"field snapshot must be a boolean\"}"
+	expect confirmed-type '{"cmd":"STOP","confirmed":1}' "$E\"field confirmed must be a boolean\"}"
+	expect not-json 'hello' "$E\"invalid JSON\"}"
+	expect not-object '[1,2]' "$E\"invalid JSON: request is not an object\"}"
+	expect trailing '{"cmd":"LIST"} x' "$E\"invalid JSON\"}"
+	expect truncated '{"cmd":"LIST"' "$E\"invalid JSON\"}"
+	expect bad-utf8 "$(printf '{"cmd":"GET","session_id":"\377"}')" "$E\"invalid JSON: invalid UTF-8\"}"
+	expect overlong-utf8 "$(printf '{"cmd":"GET","session_id":"\300\257"}')" "$E\"invalid JSON: invalid UTF-8\"}"
+	expect utf8-surrogate "$(printf '{"cmd":"GET","session_id":"\355\240\200"}')" "$E\"invalid JSON: invalid UTF-8\"}"
+	expect nul-escape '{"cmd":"GET","session_id":"a\u0000b"}' "$E\"field session_id must not contain NUL\"}"
+	deep=$(printf '%0100d' 0 | sed 's/0/[/g')
+	expect deep "{\"cmd\":\"LIST\",\"x\":$deep" "$E\"invalid JSON: nested too deeply\"}"
+	expect unknown-fields-ignored '{"cmd":"GET","session_id":"a","zzz":{"q":[1,2,{"r":null}]},"n":-1.5e3}' \
+		"$(req '{"cmd":"GET","session_id":"a"}')"
+	expect duplicate-key-last-wins '{"cmd":"GET","cmd":"LIST","session_id":"a"}' "$(req '{"cmd":"LIST"}')"
+	expect missing-version-is-1 '{"cmd":"USAGE"}' "$OK{\"state\":\"never\",\"fetched_at\":null,\"usage\":null}}"
+	expect null-version-is-1 '{"version":null,"cmd":"USAGE"}' "$OK{\"state\":\"never\",\"fetched_at\":null,\"usage\":null}}"
+	stop
+}
+
+t_strings() {
+	start "$DEF" -t 0
+	got=$(req '{"cmd":"SET","session_id":"\u00e9\ud83d\ude00 \"q\" \\ \t\u0001","status":"working","working_dir":"/t\u00e9st"}')
+	want=$(printf '"session_id":"\303\251\360\237\230\200 \\"q\\" \\\\ \\t\\u0001"')
+	case $got in *"$want"*"\"working_dir\":\"/t$(printf '\303\251')st\""*) ok escapes-roundtrip ;;
+		*) bad escapes-roundtrip "$got" ;; esac
+	got=$(req '{"cmd":"SET","session_id":"lone\ud800x","status":"working"}')
+	case $got in *"\"session_id\":\"lone$(printf '\357\277\275')x\""*) ok lone-surrogate-replaced ;;
+		*) bad lone-surrogate-replaced "$got" ;; esac
+	got=$(req '{"cmd":"SET","session_id":"del\u007f","status":"working"}')
+	case $got in *'"session_id":"del\u007f"'*) ok del-escaped ;; *) bad del-escaped "$got" ;; esac
+	dir=/$(printf '%04095d' 0)
+	got=$(req "{\"cmd\":\"SET\",\"session_id\":\"p\",\"status\":\"working\",\"working_dir\":\"$dir\"}" | grep -c "\"working_dir\":\"$dir\"")
+	check dir-4096 "$got" 1
+	expect dir-4097 "{\"cmd\":\"SET\",\"session_id\":\"p\",\"status\":\"working\",\"working_dir\":\"/$dir\"}" \
+		'{"version":1,"ok":false,"error":"field working_dir is longer than 4096 bytes"}'
+	stop
+}
+
+t_framing() {
+	start "$SMALL" -t 0
+	got=$(printf '{"cmd":"SET","session_id":"a","status":"working"}\n{"cmd":"GET","session_id":"a"}\n{"cmd":"GET","session_id":"x"}\n' | "$SDC" "$SOCK" | norm | cut -c1-40)
+	check pipelined "$got" "$(printf '%s\n' '{"version":1,"ok":true,"data":{"session_' '{"version":1,"ok":true,"data":{"session_' '{"version":1,"ok":false,"error":"session')"
+	got=$(printf '{"cmd":"GET","session_id":"x"}' | "$SDC" "$SOCK")
+	check half-close-no-newline "$got" '{"version":1,"ok":false,"error":"session not found: x"}'
+	got=$(printf '\n\r\n{"cmd":"GET","session_id":"x"}\r\n\n' | "$SDC" "$SOCK")
+	check crlf-and-empty-lines "$got" '{"version":1,"ok":false,"error":"session not found: x"}'
+	over=$(printf '%02049d' 0)
+	got=$(printf '{"cmd":"GET","session_id":"%s"}\n{"cmd":"GET","session_id":"x"}\n' "$over" | "$SDC" "$SOCK")
+	check line-too-long "$got" "$(printf '%s\n' '{"version":1,"ok":false,"error":"line too long"}' '{"version":1,"ok":false,"error":"session not found: x"}')"
+	# exactly LINEMAX bytes (2048) is still a line
+	pad=$(printf '%02011d' 0)
+	line="{\"cmd\":\"GET\",\"session_id\":\"x\",\"p\":\"$pad\"}"
+	check linemax-length "${#line}" 2048
+	got=$(printf '%s\r\n' "$line" | "$SDC" "$SOCK")
+	check linemax-ok "$got" '{"version":1,"ok":false,"error":"session not found: x"}'
+	got=$( (head -c 1048576 /dev/zero | tr '\0' 'x'; printf '\n{"cmd":"GET","session_id":"x"}\n') | "$SDC" "$SOCK")
+	check megabyte-line "$got" "$(printf '%s\n' '{"version":1,"ok":false,"error":"line too long"}' '{"version":1,"ok":false,"error":"session not found: x"}')"
+	got=$( (head -c 1048576 /dev/zero | tr '\0' 'x') | "$SDC" "$SOCK")
+	check megabyte-no-newline "$got" '{"version":1,"ok":false,"error":"line too long"}'
+	got=$(head -c 3000 /dev/urandom | "$SDC" "$SOCK" | grep -vc '^{"version":1,"ok":false,"error":"[a-zA-Z :-]*"}$')
+	check random-bytes-only-errors "$got" 0
+	check alive-after-abuse "$(req '{"cmd":"GET","session_id":"a"}' | cut -c1-56)" \
+		'{"version":1,"ok":true,"data":{"session_id":"a","agent_t'
+	stop
+}
+
+t_subscribe() {
+	start "$DEF" -t 0
+	req '{"cmd":"SET","session_id":"a","status":"working"}' >/dev/null
+	printf '{"cmd":"SUB","snapshot":true}\n' | "$SDC" -k -n 7 -w 5000 "$SOCK" | norm > "$T/sub1" &
+	sp=$!
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 5 -w 5000 "$SOCK" | norm > "$T/sub2" &
+	sp2=$!
+	waitfor conns 3
+	req '{"cmd":"SET","session_id":"a","status":"working","working_dir":"/tmp"}' \
+	    '{"cmd":"SET","session_id":"b","status":"question"}' \
+	    '{"cmd":"SET","session_id":"a","status":"attention","working_dir":"/tmp"}' \
+	    '{"cmd":"SET","session_id":"a","status":"attention","priority":3}' \
+	    '{"cmd":"DELETE","session_id":"b"}' >/dev/null
+	wait $sp $sp2
+	U='{"version":1,"type":"update","session":'
+	check sub-snapshot "$(cat "$T/sub1")" "$(printf '%s\n' "$OK\"subscribed\"}" \
+		"$U$(snap a working null "$(h working)" false 0)}" \
+		"$U$(snap b question null "$(h question)" false 0)}" \
+		"$U$(snap a attention '"/tmp"' "$(h working),$(h attention)" false 0)}" \
+		"$U$(snap a attention '"/tmp"' "$(h working),$(h attention)" false 3)}" \
+		'{"version":1,"type":"removed","session_id":"b"}')"
+	check sub-plain "$(cat "$T/sub2")" "$(printf '%s\n' "$OK\"subscribed\"}" \
+		"$U$(snap b question null "$(h question)" false 0)}" \
+		"$U$(snap a attention '"/tmp"' "$(h working),$(h attention)" false 0)}" \
+		"$U$(snap a attention '"/tmp"' "$(h working),$(h attention)" false 3)}" \
+		'{"version":1,"type":"removed","session_id":"b"}')"
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 5000 "$SOCK" > "$T/sub3" &
+	sp=$!
+	waitfor conns 2
+	req '{"cmd":"DELETE","session_id":"a"}' >/dev/null
+	wait $sp
+	check sub-removed "$(tail -n 1 "$T/sub3")" '{"version":1,"type":"removed","session_id":"a"}'
+	stop
+}
+
+t_slow_subscriber() {
+	start "$SMALL" -t 0
+	# one subscriber never reads, another reads everything
+	mkfifo "$T/never"
+	(printf '{"cmd":"SUB"}\n'; cat "$T/never") | "$SDC" -k -w 60000 "$SOCK" >/dev/null &
+	lazy=$!
+	n=3000
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n $((n + 1)) -w 60000 "$SOCK" > "$T/fast" &
+	fast=$!
+	waitfor conns 3
+	kill -STOP $lazy
+	i=0
+	while [ $i -lt $n ]; do
+		if [ $((i % 2)) = 0 ]; then s=working; else s=attention; fi
+		printf '{"cmd":"SET","session_id":"s%d","status":"%s"}\n' $((i % 5)) $s
+		i=$((i + 1))
+	done > "$T/pub"
+	"$SDC" -w 60000 "$SOCK" < "$T/pub" > "$T/pubout"
+	wait $fast
+	check fast-subscriber-got-all "$(grep -c '"type":"update"' "$T/fast")" $n
+	check publisher-replies "$(grep -c '"ok":true' "$T/pubout")" $n
+	kill -CONT $lazy
+	if grep -q 'subscriber too slow' "$LOG"; then ok slow-subscriber-dropped
+	else bad slow-subscriber-dropped "$(cat "$LOG")"; fi
+	kill $lazy 2>/dev/null
+	exec 3>"$T/never"; exec 3>&-
+	stop
+}
+
+t_waiting_client() {
+	# a client that sends many requests and reads nothing at first
+	start "$SMALL" -t 0
+	i=0
+	while [ $i -lt 2000 ]; do
+		echo '{"cmd":"LIST"}'
+		i=$((i + 1))
+	done > "$T/many"
+	req '{"cmd":"SET","session_id":"a","status":"working"}' >/dev/null
+	check pipelined-2000-lists "$("$SDC" -w 30000 "$SOCK" < "$T/many" | grep -c '"session_id":"a"')" 2000
+	stop
+}
+
+t_maxclients() {
+	start "$SMALL" -t 0
+	mkfifo "$T/hold"
+	hp=""
+	i=0
+	while [ $i -lt 8 ]; do
+		"$SDC" -k -w 30000 "$SOCK" < "$T/hold" > /dev/null &
+		hp="$hp $!"
+		i=$((i + 1))
+	done
+	exec 4>"$T/hold"
+	waitfor test "$(printf '{"cmd":"STATUS"}\n' | "$SDC" "$SOCK")" = \
+		'{"version":1,"ok":false,"error":"too many clients"}'
+	check one-too-many "$(printf '{"cmd":"STATUS"}\n' | "$SDC" "$SOCK")" \
+		'{"version":1,"ok":false,"error":"too many clients"}'
+	exec 4>&-
+	for p in $hp; do wait "$p"; done
+	waitfor accepts
+	check served-after "$(req '{"cmd":"GET","session_id":"x"}')" \
+		'{"version":1,"ok":false,"error":"session not found: x"}'
+	stop
+}
+
+t_full_table() {
+	start "$SMALL" -t 0
+	i=0
+	while [ $i -lt 8 ]; do
+		echo "{\"cmd\":\"SET\",\"session_id\":\"s$i\",\"status\":\"working\"}"
+		i=$((i + 1))
+	done > "$T/fill"
+	"$SDC" "$SOCK" < "$T/fill" > /dev/null
+	expect table-full '{"cmd":"SET","session_id":"new","status":"working"}' \
+		'{"version":1,"ok":false,"error":"session table full"}'
+	check table-unchanged "$(req '{"cmd":"LIST"}' | grep -o '"session_id"' | wc -l | tr -d ' ')" 8
+	# closed sessions make room; at most MAXCLOSED (3) are kept
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 9 -w 5000 "$SOCK" > "$T/subf" &
+	sp=$!
+	waitfor conns 2
+	req '{"cmd":"RM","session_id":"s0"}' '{"cmd":"RM","session_id":"s1"}' \
+	    '{"cmd":"RM","session_id":"s2"}' '{"cmd":"RM","session_id":"s3"}' >/dev/null
+	check closed-evicted "$(req '{"cmd":"GET","session_id":"s0"}')" \
+		'{"version":1,"ok":false,"error":"session not found: s0"}'
+	check closed-kept "$(req '{"cmd":"GET","session_id":"s1"}' | grep -c '"closed":true')" 1
+	req '{"cmd":"SET","session_id":"new","status":"working"}' >/dev/null
+	got=$(req '{"cmd":"SET","session_id":"new2","status":"working"}' | grep -c '"session_id":"new2"')
+	check full-evicts-oldest-closed "$got" 1
+	check evicted-s1 "$(req '{"cmd":"GET","session_id":"s1"}')" \
+		'{"version":1,"ok":false,"error":"session not found: s1"}'
+	wait $sp
+	check removed-notes "$(grep -o '"type":"removed","session_id":"s[0-9]"' "$T/subf" | tr '\n' ' ')" \
+		'"type":"removed","session_id":"s0" "type":"removed","session_id":"s1" '
+	stop
+}
+
+t_full_list() {
+	# every field at its maximum, the whole table: LIST comes back whole
+	start "$DEF" -t 0
+	dir=/$(printf '%04095d' 0 | tr 0 d)
+	msg=$(printf '%0256d' 0 | tr 0 m)
+	i=0
+	while [ $i -lt 128 ]; do
+		id=$(printf '%0255d' $i)
+		echo "{\"cmd\":\"SET\",\"session_id\":\"$id\",\"status\":\"working\",\"working_dir\":\"$dir\",\"agent_type\":\"$(printf '%064d' 0)\",\"priority\":18446744073709551615}"
+		i=$((i + 1))
+	done > "$T/fullset"
+	check full-set "$("$SDC" -w 20000 "$SOCK" < "$T/fullset" | grep -c '"ok":true')" 128
+	expect full-129th '{"cmd":"SET","session_id":"x","status":"working"}' \
+		'{"version":1,"ok":false,"error":"session table full"}'
+	printf '{"cmd":"LIST"}\n{"cmd":"LIST"}\n' | "$SDC" -w 20000 "$SOCK" > "$T/list"
+	check full-list-lines "$(wc -l < "$T/list" | tr -d ' ')" 2
+	check full-list-sessions "$(head -n 1 "$T/list" | grep -o "\"working_dir\":\"$dir\"" | wc -l | tr -d ' ')" 128
+	printf '{"cmd":"SUB","snapshot":true}\n' | "$SDC" -k -n 129 -w 20000 "$SOCK" > "$T/subsnap"
+	check full-sub-snapshot "$(grep -c '"type":"update"' "$T/subsnap")" 128
+	stop
+}
+
+t_lifecycle() {
+	: > "$LOG"
+	start "$DEF" -t 0
+	"$DEF" -s "$SOCK" -t 0 2> "$T/second"
+	rc=$?
+	check second-daemon "$rc $(cat "$T/second")" "1 sessiond: already running on $SOCK"
+	kill -9 "$dpid"
+	waitfor gone "$dpid"
+	if [ -S "$SOCK" ]; then ok stale-left; else bad stale-left; fi
+	start "$DEF" -t 0
+	check stale-recovered "$(req '{"cmd":"GET","session_id":"x"}')" \
+		'{"version":1,"ok":false,"error":"session not found: x"}'
+	mode=$(ls -l "$SOCK" | cut -c1-10)
+	check socket-mode "$mode" "srw-------"
+	kill -HUP "$dpid"
+	check survives-hup "$(req '{"cmd":"GET","session_id":"x"}')" \
+		'{"version":1,"ok":false,"error":"session not found: x"}'
+	stop
+	rc=$?
+	if [ $rc = 0 ] && [ ! -e "$SOCK" ]; then ok sigterm-cleanup; else bad sigterm-cleanup "rc=$rc"; fi
+	start "$DEF" -t 0
+	kill -INT "$dpid"
+	waitfor gone "$dpid"
+	if [ ! -e "$SOCK" ]; then ok sigint-cleanup; else bad sigint-cleanup; fi
+	touch "$SOCK"
+	"$DEF" -s "$SOCK" 2> "$T/notsock"
+	check not-a-socket "$? $(cat "$T/notsock")" "1 sessiond: $SOCK exists and is not a socket"
+	rm -f "$SOCK"
+	check version "$("$DEF" -v)" "sessiond-test"
+	"$DEF" -x 2> "$T/usage"
+	check bad-flag "$? $(grep -c '^usage: sessiond ' "$T/usage")" "1 1"
+	"$DEF" -t abc 2> /dev/null
+	check bad-idle "$?" 1
+}
+
+t_detach() {
+	"$DEF" -d -s "$SOCK" -t 0 2>>"$LOG"
+	rc=$?
+	check detach-exit "$rc" 0
+	check detach-accepts-at-once "$(req '{"cmd":"GET","session_id":"x"}')" \
+		'{"version":1,"ok":false,"error":"session not found: x"}'
+	"$DEF" -d -s "$SOCK" -t 0 2> "$T/second"
+	check detach-second "$? $(cat "$T/second")" "1 sessiond: already running on $SOCK"
+	req '{"cmd":"STOP","confirmed":true}' >/dev/null
+	waitfor test ! -e "$SOCK"
+	if [ ! -e "$SOCK" ]; then ok detach-stopped; else bad detach-stopped; fi
+}
+
+t_idle_stop() {
+	start "$SMALL" -t 1
+	waitfor gone "$dpid"
+	if gone "$dpid" && [ ! -e "$SOCK" ]; then ok idle-stop-empty; else bad idle-stop-empty; fi
+	wait "$dpid"
+	check idle-exit-status "$?" 0
+	# an active session holds it until inactive (INACTIVESECS 2 here) + 1 s
+	start "$SMALL" -t 1
+	req '{"cmd":"SET","session_id":"a","status":"working"}' >/dev/null
+	sleep 1.5
+	if kill -0 "$dpid" 2>/dev/null; then ok idle-held-by-session; else bad idle-held-by-session; fi
+	waitfor gone "$dpid"
+	if gone "$dpid"; then ok idle-stop-after-inactive; else bad idle-stop-after-inactive; fi
+	# -t 0 never stops
+	start "$SMALL" -t 0
+	sleep 1.2
+	if kill -0 "$dpid" 2>/dev/null; then ok no-idle-stop; else bad no-idle-stop; fi
+	stop
+}
