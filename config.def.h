@@ -25,6 +25,11 @@
 #define INACTIVESECS  3600     /* idle longer than this: inactive */
 #define IDLESECS      3600     /* default -t: auto-stop after this quiet */
 
+/* state file (-S) */
+#define STALESECS     86400    /* sessions idle longer are dropped at load */
+#define JOURNALMAX    1048576  /* bytes of journal before it is compacted */
+#define RETRYSECS     10       /* after a failed write, retry this late */
+
 /* JSON */
 #define DEPTHMAX      64       /* nesting of arrays and objects in a line */
 #define FIELDMAX      64       /* top-level fields of one line */

@@ -48,7 +48,7 @@ static int cmd_status(const struct proto_env *, struct proto_out *, struct req *
 static int cmd_stop(const struct proto_env *, struct proto_out *, struct req *);
 static int cmd_sub(const struct proto_env *, struct proto_out *, struct req *);
 static int cmd_usage(const struct proto_env *, struct proto_out *, struct req *);
-static void closed(const struct proto_env *env, struct session *keep);
+static void closed(struct session *keep);
 static long long days(long long y, int m, int d);
 static void duration(char *buf, size_t size, long long secs);
 static int error(struct proto_out *o, const char *fmt, const char *arg);
@@ -61,7 +61,13 @@ static int getstr(struct req *r, const char *key, char *out, size_t size,
 static int hook(const struct proto_env *, struct proto_out *, struct req *);
 static int inactive(const struct proto_env *env, const struct session *s);
 static int isotime(const char *s, long long *t);
-static struct session *makeroom(const struct proto_env *env);
+static int makeroom(void);
+static void drop(struct session *s);
+static int restorefields(const struct proto_env *env, struct req *r,
+                         struct session *t);
+static void record(struct jw *w, const struct proto_env *env,
+                   const struct session *s);
+static void save(const struct proto_env *env, const struct session *s);
 static void note_removed(const char *id);
 static void note_update(const struct proto_env *env, const struct session *s);
 static void okbegin(struct jw *w);
@@ -98,6 +104,8 @@ static const struct cmd cmds[] = {
 static char replybuf[REPLYMAX];      /* the reply of the current line */
 static char notebuf[3 * NOTEMAX + USAGELINEMAX];
 static struct jw notes;              /* notifications of the current line */
+static char jbuf[JOURNALBUF];
+static struct jw jnl;                /* journal records not yet written */
 static char errbuf[ESCMAX(DIRMAX) + 256];  /* an error reply */
 static char why[IDMAX + 128];        /* what getstr() found wrong */
 static char idbuf[IDMAX + 1];
@@ -349,34 +357,89 @@ note_removed(const char *id)
 	jw_raw(&notes, "}\n");
 }
 
-/* Evicts closed sessions past MAXCLOSED, never keep. */
+/* A session leaves the table: subscribers and the journal are told. */
 static void
-closed(const struct proto_env *env, struct session *keep)
+drop(struct session *s)
 {
-	struct session *old;
-
-	(void)env;
-	while (store_nclosed() > MAXCLOSED && (old = store_oldestclosed()) &&
-	       old != keep) {
-		note_removed(old->id);
-		store_delete(old);
-	}
+	note_removed(s->id);
+	jw_raw(&jnl, "{\"deleted\":");
+	jw_str(&jnl, s->id, strlen(s->id));
+	jw_raw(&jnl, "}\n");
+	store_delete(s);
 }
 
-/* Frees a pool entry for a new session if the table is full: NULL if not. */
-static struct session *
-makeroom(const struct proto_env *env)
+/* Evicts closed sessions past MAXCLOSED, never keep. */
+static void
+closed(struct session *keep)
 {
 	struct session *old;
 
-	(void)env;
+	while (store_nclosed() > MAXCLOSED && (old = store_oldestclosed()) &&
+	       old != keep)
+		drop(old);
+}
+
+/* Frees a pool entry for a new session if the table is full: -1 if not. */
+static int
+makeroom(void)
+{
+	struct session *old;
+
 	if (store_count() < SESSMAX)
-		return NULL;
+		return 0;
 	if (!(old = store_oldestclosed()))
-		return (struct session *)-1;
-	note_removed(old->id);
-	store_delete(old);
-	return NULL;
+		return -1;
+	drop(old);
+	return 0;
+}
+
+/*
+ * The journal record of a session: all of it, times as wall-clock ms so
+ * a restarted daemon continues them. The snapshot is the same records.
+ */
+static void
+record(struct jw *w, const struct proto_env *env, const struct session *s)
+{
+	int i;
+
+	jw_raw(w, "{\"session_id\":");
+	jw_str(w, s->id, strlen(s->id));
+	jw_raw(w, ",\"agent_type\":");
+	jw_str(w, s->agent, strlen(s->agent));
+	jw_raw(w, ",\"status\":\"");
+	jw_raw(w, statusnames[s->status]);
+	jw_raw(w, "\",\"working_dir\":");
+	if (s->hasdir)
+		jw_str(w, s->dir, strlen(s->dir));
+	else
+		jw_raw(w, "null");
+	jw_raw(w, ",\"priority\":");
+	jw_u64(w, s->priority);
+	if (s->hasmsg) {
+		jw_raw(w, ",\"message\":");
+		jw_str(w, s->msg, strlen(s->msg));
+	}
+	jw_raw(w, ",\"since_ms\":");
+	jw_i64(w, env->wallms - (env->mono - s->since));
+	jw_raw(w, ",\"active_ms\":");
+	jw_i64(w, env->wallms - (env->mono - s->active));
+	jw_raw(w, ",\"closeseq\":");
+	jw_u64(w, s->closeseq);
+	jw_raw(w, ",\"history\":[");
+	for (i = 0; i < s->nhist; i++) {
+		jw_raw(w, i ? ",{\"status\":\"" : "{\"status\":\"");
+		jw_raw(w, statusnames[s->hist[i].status]);
+		jw_raw(w, "\",\"at_secs\":");
+		jw_i64(w, s->hist[i].at);
+		jw_raw(w, "}");
+	}
+	jw_raw(w, "]}\n");
+}
+
+static void
+save(const struct proto_env *env, const struct session *s)
+{
+	record(&jnl, env, s);
 }
 
 /* Keeps at most MSGMAX bytes of text, cut at a UTF-8 character boundary. */
@@ -434,7 +497,7 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 	hasdir = hasdir && strbuf[0];
 
 	if (!(s = store_find(idbuf))) {
-		if (makeroom(env))
+		if (makeroom() < 0)
 			return error(o, "session table full", NULL);
 		s = store_insert(idbuf, st, env->mono, env->wall);
 		snprintf(s->agent, sizeof(s->agent), "%s", "claudecode");
@@ -454,8 +517,9 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 	jw_raw(&w, "}\n");
 	if (changed)
 		note_update(env, s);
+	save(env, s);
 	if (st == ST_CLOSED)
-		closed(env, s);
+		closed(s);
 	return finish(o, &w);
 }
 
@@ -507,7 +571,8 @@ cmd_rm(const struct proto_env *env, struct proto_out *o, struct req *r)
 	if (s->status != ST_CLOSED) {
 		store_setstatus(s, ST_CLOSED, env->mono, env->wall);
 		note_update(env, s);
-		closed(env, s);
+		save(env, s);
+		closed(s);
 	}
 	okbegin(&w);
 	snapshot(&w, env, s);
@@ -528,8 +593,7 @@ cmd_delete(const struct proto_env *env, struct proto_out *o, struct req *r)
 	okbegin(&w);
 	snapshot(&w, env, s);
 	jw_raw(&w, "}\n");
-	note_removed(s->id);
-	store_delete(s);
+	drop(s);
 	return finish(o, &w);
 }
 
@@ -556,6 +620,7 @@ cmd_reopen(const struct proto_env *env, struct proto_out *o, struct req *r)
 		             "exists: %s", s->dir);
 	store_setstatus(s, ST_ATTENTION, env->mono, env->wall);
 	note_update(env, s);
+	save(env, s);
 	okbegin(&w);
 	snapshot(&w, env, s);
 	jw_raw(&w, "}\n");
@@ -1005,8 +1070,10 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	agentid = field(r, "agent_id");
 	if (agentid && agentid->type != J_NULL) {
 		/* a subagent's event: its parent is busy, nothing more */
-		if (s)
+		if (s) {
 			s->active = env->mono;
+			save(env, s);
+		}
 		return PROTO_DONE;
 	}
 	for (i = 0; i < (int)LEN(rules) && !rule; i++) {
@@ -1018,14 +1085,16 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 			rule = &rules[i];
 	}
 	if (!rule || rule->status == RULE_ACTIVITY) {
-		if (s)
+		if (s) {
 			s->active = env->mono;
+			save(env, s);
+		}
 		return PROTO_DONE;
 	}
 	if (!s) {
 		if (rule->status == ST_CLOSED)
 			return PROTO_DONE;
-		if (makeroom(env)) {
+		if (makeroom() < 0) {
 			fprintf(stderr, "sessiond: session table full: hook "
 			        "event for %s dropped\n", idbuf);
 			return PROTO_DONE;
@@ -1051,8 +1120,9 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 		setmsg(s, msg);
 	if (created || changed)
 		note_update(env, s);
+	save(env, s);
 	if (rule->status == ST_CLOSED)
-		closed(env, s);
+		closed(s);
 	if (usagestate != USAGE_OK)
 		o->usagewanted = 1;
 	return PROTO_DONE;
@@ -1282,9 +1352,194 @@ proto_lastactive(void)
 	return last;
 }
 
+/* Journal records not yet written: the caller writes them, then clears. */
+size_t
+proto_journal(const char **p)
+{
+	*p = jbuf;
+	return jnl.len;
+}
+
+/* -1 when records were lost to a full buffer: write a snapshot instead. */
+int
+proto_journalclear(void)
+{
+	int lost = jnl.full;
+
+	jw_init(&jnl, jbuf, sizeof(jbuf));
+	return lost ? -1 : 0;
+}
+
+/* Renders the records of the sessions from *pos on that fit in buf. */
+size_t
+proto_snapshot(const struct proto_env *env, char *buf, size_t cap, int *pos)
+{
+	struct session *s;
+	struct jw w;
+	size_t len;
+	int last;
+
+	jw_init(&w, buf, cap);
+	for (;;) {
+		last = *pos;
+		if (!(s = store_next(pos)))
+			break;
+		len = w.len;
+		record(&w, env, s);
+		if (w.full) {
+			*pos = last;
+			return len;
+		}
+	}
+	return w.len;
+}
+
+/* The fields of a record; -1 when one is missing or bad. */
+static int
+restorefields(const struct proto_env *env, struct req *r, struct session *t)
+{
+	struct jfield *f, hf[FIELDMAX], *arr;
+	const char *p, *end;
+	char st[16];
+	unsigned long long v;
+	long long ms[2];
+	int present, i, n, k;
+	const char *keys[] = { "since_ms", "active_ms" };
+
+	memset(t, 0, sizeof(*t));
+	if (getid(r, t->id) < 0 ||
+	    getstr(r, "status", st, sizeof(st), &present) < 1 ||
+	    (t->status = parsestatus(st)) < 0 ||
+	    getstr(r, "agent_type", t->agent, sizeof(t->agent), &present) < 1 ||
+	    getstr(r, "working_dir", t->dir, sizeof(t->dir), &t->hasdir) < 0 ||
+	    getstr(r, "message", t->msg, sizeof(t->msg), &t->hasmsg) < 0)
+		return -1;
+	if (!(f = field(r, "priority")) || f->type != J_NUMBER ||
+	    json_u64(r->line + f->off, f->len, &t->priority) < 0)
+		return -1;
+	if (!(f = field(r, "closeseq")) || f->type != J_NUMBER ||
+	    json_u64(r->line + f->off, f->len, &t->closeseq) < 0)
+		return -1;
+	for (i = 0; i < 2; i++) {
+		if (!(f = field(r, keys[i])) || f->type != J_NUMBER)
+			return -1;
+		p = r->line + f->off;
+		if ((k = *p == '-') && f->len < 2)
+			return -1;
+		if (json_u64(p + k, f->len - k, &v) < 0 || v > LLONG_MAX / 2)
+			return -1;
+		ms[i] = k ? -(long long)v : (long long)v;
+	}
+	t->since = env->mono - (env->wallms - ms[0]);
+	t->active = env->mono - (env->wallms - ms[1]);
+	if (!(arr = field(r, "history")) || arr->type != J_ARRAY)
+		return -1;
+	/* each element is a small object: scan them one by one */
+	p = r->line + arr->off + 1;
+	end = r->line + arr->off + arr->len - 1;
+	while (p < end) {
+		while (p < end && *p != '{')
+			p++;
+		if (p >= end)
+			break;
+		for (i = 0; p + i < end && p[i] != '}'; i++)
+			;
+		if (json_scan(p, (size_t)i + 1, hf, FIELDMAX, &n) != JE_OK)
+			return -1;
+		for (k = 0, present = 0; k < n; k++) {
+			if (!strcmp(hf[k].key, "status") && hf[k].type == J_STRING &&
+			    hf[k].len < sizeof(st)) {
+				memcpy(st, p + hf[k].off, hf[k].len);
+				st[hf[k].len] = '\0';
+				present |= (parsestatus(st) >= 0) << 0;
+				t->hist[t->nhist % HISTMAX].status = parsestatus(st);
+			}
+			if (!strcmp(hf[k].key, "at_secs") && hf[k].type == J_NUMBER &&
+			    json_u64(p + hf[k].off, hf[k].len, &v) == 0 &&
+			    v < (unsigned long long)LLONG_MAX) {
+				present |= 2;
+				t->hist[t->nhist % HISTMAX].at = (long long)v;
+			}
+		}
+		if (present != 3)
+			return -1;
+		if (++t->nhist > HISTMAX) { /* keep the newest, oldest first */
+			memmove(t->hist, t->hist + 1,
+			        (HISTMAX - 1) * sizeof(t->hist[0]));
+			t->nhist = HISTMAX;
+		}
+		p += i + 1;
+	}
+	return t->nhist > 0 && t->agent[0] ? 0 : -1;
+}
+
+/*
+ * Applies one line of the state file: a session record (replacing any
+ * earlier one) or {"deleted":ID}. Sessions idle for more than stalesecs
+ * are left out. 0, or -1 for a bad line, -2 when the table is full.
+ */
+int
+proto_restore(const struct proto_env *env, const char *line, size_t len,
+              long long stalesecs)
+{
+	static struct req r;
+	static struct session t;
+	struct session *s;
+	struct jfield *del;
+	int present;
+
+	r.line = line;
+	if (json_scan(line, len, r.f, FIELDMAX, &r.nf) != JE_OK)
+		return -1;
+	cmdname = "record";
+	if ((del = field(&r, "deleted"))) {
+		if (getstr(&r, "deleted", idbuf, sizeof(idbuf), &present) < 1)
+			return -1;
+		if ((s = store_find(idbuf)))
+			store_delete(s);
+		return 0;
+	}
+	if (restorefields(env, &r, &t) < 0)
+		return -1;
+	if ((s = store_find(t.id)))
+		store_delete(s);
+	if (env->mono - t.active > stalesecs * 1000)
+		return 0;
+	if (store_count() == SESSMAX)
+		return -2;
+	s = store_insert(t.id, t.status, t.since, 0);
+	memcpy(s->agent, t.agent, sizeof(t.agent));
+	memcpy(s->dir, t.dir, sizeof(t.dir));
+	memcpy(s->msg, t.msg, sizeof(t.msg));
+	s->hasdir = t.hasdir;
+	s->hasmsg = t.hasmsg;
+	s->priority = t.priority;
+	s->active = t.active;
+	s->nhist = t.nhist;
+	memcpy(s->hist, t.hist, sizeof(t.hist));
+	if (s->status == ST_CLOSED)
+		store_setclosed(s, t.closeseq);
+	return 0;
+}
+
+/* A warn notification for a daemon-side problem. */
+void
+proto_warn(struct proto_out *o, const char *msg)
+{
+	jw_init(&notes, notebuf, sizeof(notebuf));
+	jw_raw(&notes, "{\"version\":1,\"type\":\"warn\",\"message\":");
+	jw_str(&notes, msg, strlen(msg));
+	jw_raw(&notes, "}\n");
+	o->reply = NULL;
+	o->replylen = 0;
+	o->note = notebuf;
+	o->notelen = notes.full ? 0 : notes.len;
+}
+
 void
 proto_init(void)
 {
+	jw_init(&jnl, jbuf, sizeof(jbuf));
 	store_init();
 	usagestate = USAGE_NEVER;
 	usagelen = 0;

@@ -54,6 +54,9 @@ struct client {
 static void accepting(void);
 static void broadcast(const char *p, size_t n);
 static void cleanup(void);
+static void compact(void);
+static void envnow(struct proto_env *env);
+static void load(void);
 static void closeclient(struct client *c);
 static void die(const char *fmt, ...);
 static void flush(struct client *c);
@@ -62,6 +65,8 @@ static long memkb(void);
 static long long monotonic(void);
 static void onsignal(int sig);
 static int peerok(int fd);
+static void persist(void);
+static void persistfailed(const char *what);
 static int progress(struct client *c);
 static void pass(void);
 static void readclient(struct client *c);
@@ -74,9 +79,12 @@ static void setup(void);
 static int setfdflags(int fd);
 static void sockpath(const char *opt);
 static void startusage(void);
+static void statepath(const char *opt, int defsock);
 static void usage(void);
 static void usagedone(void);
 static void warn(const char *fmt, ...);
+static void warnall(const char *msg);
+static int writeall(int fd, const char *p, size_t n);
 
 static struct client clients[MAXCLIENTS];
 static struct ring rings[MAXCLIENTS];
@@ -103,6 +111,14 @@ static long long acceptpause;        /* listener rests until then */
 static long idlesecs = IDLESECS;     /* -t; 0: never stop */
 static int waitbig;                  /* some client waits for a big ring */
 static int bigfreed;                 /* a big ring was given back */
+
+static char statefile[PATH_MAX];     /* "": no state file */
+static char loadbuf[RECMAX + 2];     /* a state file line, or a chunk */
+static int persisting;               /* the state file is ours to write */
+static int persistbroken;            /* a write failed: retry a snapshot */
+static long long persistretry;       /* monotonic ms */
+static int journalfd = -1;
+static size_t journalsize;           /* bytes in the state file */
 
 static const char *usagecmd = USAGECMD;
 static long usageinterval = USAGEINTERVAL;
@@ -234,7 +250,7 @@ peerok(int fd)
 static void
 sockpath(const char *opt)
 {
-	char dir[sizeof(path)], cwd[PATH_MAX], rel[PATH_MAX];
+	char dir[sizeof(path)], cwd[PATH_MAX], rel[PATH_MAX], *slash;
 	const char *env;
 	struct stat sb;
 	int n;
@@ -273,6 +289,13 @@ sockpath(const char *opt)
 	}
 	if (n < 0 || (size_t)n >= sizeof(path))
 		die("socket path too long: %s", rel);
+	/* a missing last directory is made, private, as for the default */
+	memcpy(dir, path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			die("mkdir %s:", dir);
+	}
 }
 
 /*
@@ -387,6 +410,8 @@ flush(struct client *c)
 	size_t n;
 	ssize_t w;
 
+	if (proto_journal(&p) > 0)
+		persist(); /* nothing is told before it is on disk */
 	while (!c->dead && (n = ring_peek(c->out, &p)) > 0) {
 		if ((w = write(c->fd, p, n)) < 0) {
 			if (errno == EINTR)
@@ -422,20 +447,32 @@ broadcast(const char *p, size_t n)
 	}
 }
 
+static void
+envnow(struct proto_env *env)
+{
+	struct timespec ts;
+
+	memset(env, 0, sizeof(*env));
+	env->mono = monotonic();
+	clock_gettime(CLOCK_REALTIME, &ts);
+	env->wallms = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	env->wall = ts.tv_sec;
+	env->started = started;
+	env->connections = nlive;
+	env->sockpath = path;
+	env->memkb = memkb;
+}
+
 /* Runs one line; PROTO_AGAIN when the reply must wait for room. */
 static int
 handle(struct client *c, const char *line, size_t len, int toolong)
 {
 	struct proto_env env;
 	struct proto_out o;
+	const char *rec;
 	int r;
 
-	env.mono = monotonic();
-	env.wall = time(NULL);
-	env.started = started;
-	env.connections = nlive;
-	env.sockpath = path;
-	env.memkb = memkb;
+	envnow(&env);
 	memset(&o, 0, sizeof(o));
 	o.room = ring_free(c->out);
 	r = toolong ? proto_toolong(&env, &o, line, len) :
@@ -448,6 +485,8 @@ handle(struct client *c, const char *line, size_t len, int toolong)
 		c->dead = 1; /* proto checked the room: cannot happen */
 	if (o.notelen)
 		broadcast(o.note, o.notelen);
+	if (proto_journal(&rec) > JOURNALBUF - 4 * RECMAX)
+		persist();
 	if (o.subscribe && !c->sub) {
 		c->sub = 1;
 		if (nsubs++ == 0 && proto_usagestale(env.wall, usageinterval))
@@ -575,6 +614,7 @@ pass(void)
 	struct client *c;
 	int i;
 
+	persist(); /* also what no reply tells: hook events */
 	bigfreed = waitbig = 0;
 	for (i = 0; i < nlive; i++) {
 		c = &clients[live[i]];
@@ -644,6 +684,275 @@ readsignals(void)
 				stopping = 1;
 	gotsignal = 0;
 	reapusage();
+}
+
+/* Tells the subscribers about a daemon-side problem. */
+static void
+warnall(const char *msg)
+{
+	struct proto_out o;
+
+	memset(&o, 0, sizeof(o));
+	proto_warn(&o, msg);
+	if (o.notelen)
+		broadcast(o.note, o.notelen);
+}
+
+/*
+ * The state file: -S, else $XDG_STATE_HOME/sessiond/ (~/.local/state),
+ * one file per socket so daemons on other sockets keep apart.
+ */
+static void
+statepath(const char *opt, int defsock)
+{
+	char dir[PATH_MAX];
+	const char *env, *home;
+	unsigned long long h = 14695981039346656037ULL;
+	const char *p;
+	size_t i;
+	int n;
+
+	if (opt) {
+		if (!opt[0])
+			return; /* -S '': no state file */
+		n = snprintf(statefile, sizeof(statefile), "%s", opt);
+		if (n < 0 || (size_t)n >= sizeof(statefile))
+			die("state file name too long");
+		return;
+	}
+	if ((env = getenv("XDG_STATE_HOME")) && env[0] == '/') {
+		n = snprintf(dir, sizeof(dir), "%s/sessiond", env);
+	} else if ((home = getenv("HOME")) && home[0] == '/') {
+		n = snprintf(dir, sizeof(dir), "%s/.local/state/sessiond", home);
+	} else {
+		warn("no $HOME: sessions are not kept across restarts");
+		return;
+	}
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		die("state directory name too long");
+	/* create missing parents too; ours is private */
+	for (i = 1; dir[i]; i++) {
+		if (dir[i] != '/')
+			continue;
+		dir[i] = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			die("mkdir %s:", dir);
+		dir[i] = '/';
+	}
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		die("mkdir %s:", dir);
+	for (p = path; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	if (defsock)
+		n = snprintf(statefile, sizeof(statefile), "%s/state", dir);
+	else
+		n = snprintf(statefile, sizeof(statefile), "%s/state-%016llx",
+		             dir, h);
+	if (n < 0 || (size_t)n >= sizeof(statefile))
+		die("state file name too long");
+}
+
+/*
+ * Reads the state file before the loop. A torn last line (a crash
+ * mid-write) is ignored; other bad lines are skipped with a warning and
+ * the file is kept as FILE.bad; a file that cannot be read is left alone
+ * and nothing is written over it.
+ */
+static void
+load(void)
+{
+	struct proto_env env;
+	struct stat sb;
+	char *nl, badfile[sizeof(statefile) + 8];
+	size_t len = 0, off;
+	ssize_t r;
+	long lineno = 0, bad = 0;
+	int fd, skipping = 0, res;
+
+	if (!statefile[0])
+		return;
+	if ((fd = open(statefile, O_RDONLY | O_NONBLOCK)) < 0) {
+		if (errno == ENOENT) {
+			persisting = 1;
+			return;
+		}
+		warn("%s: not loaded, not written:", statefile);
+		return;
+	}
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		warn("%s: not a regular file: not loaded, not written",
+		     statefile);
+		close(fd);
+		return;
+	}
+	envnow(&env);
+	for (;;) {
+		r = read(fd, loadbuf + len, sizeof(loadbuf) - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			warn("%s: not loaded, not written:", statefile);
+			close(fd);
+			return;
+		}
+		if (r == 0)
+			break; /* what is left has no newline: torn, ignored */
+		len += (size_t)r;
+		for (off = 0; (nl = memchr(loadbuf + off, '\n', len - off)); ) {
+			lineno++;
+			if (!skipping && nl > loadbuf + off) {
+				res = proto_restore(&env, loadbuf + off,
+				                    (size_t)(nl - loadbuf) - off,
+				                    STALESECS);
+				if (res == -1) {
+					warn("%s:%ld: bad record skipped", statefile,
+					     lineno);
+					bad++;
+				} else if (res == -2) {
+					warn("%s:%ld: session table full", statefile,
+					     lineno);
+				}
+			}
+			skipping = 0;
+			off = (size_t)(nl - loadbuf) + 1;
+		}
+		memmove(loadbuf, loadbuf + off, len - off);
+		len -= off;
+		if (len == sizeof(loadbuf)) { /* longer than any record */
+			if (!skipping) {
+				warn("%s:%ld: bad record skipped", statefile,
+				     lineno + 1);
+				bad++;
+			}
+			skipping = 1;
+			len = 0;
+		}
+	}
+	close(fd);
+	if (bad) {
+		snprintf(badfile, sizeof(badfile), "%s.bad", statefile);
+		if (rename(statefile, badfile) < 0)
+			warn("rename %s:", statefile);
+		else
+			warn("the damaged file was kept as %s", badfile);
+	}
+	persisting = 1;
+}
+
+static int
+writeall(int fd, const char *p, size_t n)
+{
+	ssize_t w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+persistfailed(const char *what)
+{
+	char msg[sizeof(statefile) + 256];
+
+	snprintf(msg, sizeof(msg), "state file %s: %s failed: %s; retrying",
+	         statefile, what, strerror(errno));
+	if (!persistbroken)
+		warn("%s", msg);
+	persistbroken = 1;
+	persistretry = monotonic() + RETRYSECS * 1000LL;
+	if (journalfd >= 0) {
+		close(journalfd);
+		journalfd = -1;
+	}
+	warnall(msg);
+}
+
+/*
+ * Writes the whole table to FILE.tmp, syncs it and renames it over FILE:
+ * a crash leaves either the old file or the new one. The journal then
+ * starts again after it.
+ */
+static void
+compact(void)
+{
+	struct proto_env env;
+	char tmp[sizeof(statefile) + 8];
+	size_t n;
+	int fd, pos = 0;
+
+	if (!persisting)
+		return;
+	proto_journalclear(); /* the snapshot holds all of it */
+	if (journalfd >= 0) {
+		close(journalfd);
+		journalfd = -1;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", statefile);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+		persistfailed("create");
+		return;
+	}
+	envnow(&env);
+	journalsize = 0;
+	while ((n = proto_snapshot(&env, loadbuf, sizeof(loadbuf), &pos)) > 0) {
+		if (writeall(fd, loadbuf, n) < 0) {
+			persistfailed("write");
+			close(fd);
+			unlink(tmp);
+			return;
+		}
+		journalsize += n;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		persistfailed("sync");
+		unlink(tmp);
+		return;
+	}
+	if (rename(tmp, statefile) < 0) {
+		persistfailed("rename");
+		unlink(tmp);
+		return;
+	}
+	journalfd = open(statefile, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (journalfd < 0) {
+		persistfailed("open");
+		return;
+	}
+	if (persistbroken) {
+		warn("state file %s: written again", statefile);
+		persistbroken = 0;
+	}
+}
+
+/* Appends the records gathered since the last call, in one write. */
+static void
+persist(void)
+{
+	const char *p;
+	size_t n = proto_journal(&p);
+
+	if (n == 0)
+		return;
+	if (!persisting || persistbroken || journalfd < 0) {
+		/* the next snapshot carries these changes */
+		proto_journalclear();
+		return;
+	}
+	if (writeall(journalfd, p, n) < 0) {
+		proto_journalclear();
+		persistfailed("write");
+		return;
+	}
+	journalsize += n;
+	if (proto_journalclear() < 0 || journalsize > JOURNALMAX)
+		compact();
 }
 
 static void
@@ -757,9 +1066,7 @@ usagedone(void)
 		         WIFEXITED(usagestatus) ? WEXITSTATUS(usagestatus) : -1);
 		err = msg;
 	}
-	memset(&env, 0, sizeof(env));
-	env.mono = monotonic();
-	env.wall = time(NULL);
+	envnow(&env);
 	memset(&o, 0, sizeof(o));
 	proto_usage(&env, &o, usageout, usagelen, err);
 	if (o.notelen)
@@ -771,8 +1078,9 @@ usagedone(void)
 static void
 usage(void)
 {
-	fputs("usage: sessiond [-dfv] [-s socket] [-t idle-seconds] "
-	      "[-U usage-command] [-u usage-seconds]\n", stderr);
+	fputs("usage: sessiond [-dfv] [-S state-file] [-s socket] "
+	      "[-t idle-seconds]\n"
+	      "                [-U usage-command] [-u usage-seconds]\n", stderr);
 	exit(1);
 }
 
@@ -789,6 +1097,11 @@ run(void)
 		if (stopping && !flushing) {
 			/* no new work; last replies get FLUSHWAITMS */
 			flushing = 1;
+			persist();
+			if (persisting && store_count() == 0)
+				unlink(statefile); /* nothing to keep */
+			else
+				compact();
 			cleanup();
 			deadline = now + FLUSHWAITMS;
 		}
@@ -835,6 +1148,12 @@ run(void)
 		}
 		if (acceptpause > now && acceptpause < deadline)
 			deadline = acceptpause;
+		if (persistbroken && !flushing) {
+			if (now >= persistretry)
+				compact();
+			if (persistbroken && persistretry < deadline)
+				deadline = persistretry;
+		}
 
 		/* the poll set */
 		n = 0;
@@ -920,19 +1239,22 @@ int
 main(int argc, char *argv[])
 {
 	struct sigaction sa;
-	const char *sockopt = NULL;
-	char *end, b;
+	const char *sockopt = NULL, *stateopt = NULL;
+	char *end, *p, b;
 	int opt, detach = 0, ready[2] = { -1, -1 }, fd, i, st;
 	pid_t pid;
 	ssize_t r;
 
-	while ((opt = getopt(argc, argv, "dfs:t:U:u:v")) != -1) {
+	while ((opt = getopt(argc, argv, "dfS:s:t:U:u:v")) != -1) {
 		switch (opt) {
 		case 'd':
 			detach = 1;
 			break;
 		case 'f':
 			detach = 0;
+			break;
+		case 'S':
+			stateopt = optarg;
 			break;
 		case 's':
 			sockopt = optarg;
@@ -964,6 +1286,8 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 	sockpath(sockopt);
+	statepath(stateopt, !(sockopt && sockopt[0]) &&
+	          !((p = getenv("SESSIOND_SOCKET")) && p[0]));
 
 	if (detach) {
 		/* the parent returns once the socket accepts, or with the
@@ -992,6 +1316,7 @@ main(int argc, char *argv[])
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGXFSZ, &sa, NULL); /* a write past a file limit fails */
 	if (pipe(sigpipe) < 0 || setfdflags(sigpipe[0]) < 0 ||
 	    setfdflags(sigpipe[1]) < 0)
 		die("pipe:");
@@ -1006,6 +1331,8 @@ main(int argc, char *argv[])
 		clients[i].fd = -1;
 	proto_init();
 	started = monotonic();
+	load();
+	compact();
 
 	if (detach) {
 		if (chdir("/") < 0)

@@ -95,6 +95,7 @@ struct session *store_insert(const char *id, int status, long long mono,
 void store_delete(struct session *s);
 void store_setstatus(struct session *s, int status, long long mono,
                      long long wall);
+void store_setclosed(struct session *s, unsigned long long seq);
 struct session *store_oldestclosed(void);
 struct session *store_next(int *pos);
 int store_count(void);
@@ -105,6 +106,7 @@ int store_check(void);
 struct proto_env {
 	long long mono;       /* now, monotonic ms */
 	long long wall;       /* now, wall-clock seconds */
+	long long wallms;     /* now, wall-clock ms */
 	long long started;    /* monotonic ms at start-up */
 	int connections;
 	const char *sockpath;
@@ -134,6 +136,13 @@ void proto_usage(const struct proto_env *env, struct proto_out *o,
                  const char *text, size_t len, const char *err);
 long long proto_lastactive(void);
 int proto_usagestale(long long wall, long long interval);
+size_t proto_journal(const char **p);
+int proto_journalclear(void);
+size_t proto_snapshot(const struct proto_env *env, char *buf, size_t cap,
+                      int *pos);
+int proto_restore(const struct proto_env *env, const char *line, size_t len,
+                  long long stalesecs);
+void proto_warn(struct proto_out *o, const char *msg);
 
 /*
  * Sizes of the largest replies, escaping counted at its worst: six bytes
@@ -148,6 +157,8 @@ int proto_usagestale(long long wall, long long interval);
 #define USAGELINEMAX  (USAGEMAX + 256)
 #define SUBMAX        (64 + USAGELINEMAX + SESSMAX * NOTEMAX)
 #define REPLYMAX      BIGRINGSIZE
+#define RECMAX        (SNAPMAX + 128)   /* a state file record */
+#define JOURNALBUF    (8 * RECMAX)      /* records gathered between writes */
 
 BUILDCHECK(ringpow2, ISPOW2(RINGSIZE) && ISPOW2(BIGRINGSIZE));
 BUILDCHECK(tablepow2, ISPOW2(MAXSESS) && MAXSESS >= 4);

@@ -151,6 +151,15 @@ store_setstatus(struct session *s, int status, long long mono,
 	histpush(s, status, wall);
 }
 
+/* A restored closed session keeps its place in the eviction order. */
+void
+store_setclosed(struct session *s, unsigned long long seq)
+{
+	s->closeseq = seq;
+	if (seq > closeseq)
+		closeseq = seq;
+}
+
 struct session *
 store_oldestclosed(void)
 {

@@ -72,6 +72,8 @@ sed -e 's/^#define MAXCLIENTS .*/#define MAXCLIENTS 8/' \
     -e 's/^#define DEPTHMAX .*/#define DEPTHMAX 16/' \
     -e 's/^#define USAGETIMEOUT .*/#define USAGETIMEOUT 2/' \
     -e 's/^#define USAGEMAX .*/#define USAGEMAX 1024/' \
+    -e 's/^#define JOURNALMAX .*/#define JOURNALMAX 8192/' \
+    -e 's/^#define RETRYSECS .*/#define RETRYSECS 1/' \
     "$top/config.def.h" > "$T/small.h"
 
 echo "building (sanitizers: ${SANFLAGS:-off})"
@@ -88,12 +90,12 @@ for u in "$top"/test/t_*.c; do
 	[ -f "$u" ] || continue
 	n=$(basename "$u" .c)
 	for cfg in def small; do
-		if ! (cd "$T/$cfg" && $CC $CFLAGS $CPPFLAGS -I. -o "$n" "$u" \
-		      proto.c store.c ring.c json.c); then
+		if ! (cd "$T/$cfg" && $CC $CFLAGS $CPPFLAGS -I. -I"$top/test" \
+		      -o "$n" "$u" proto.c store.c ring.c json.c); then
 			bad "$n ($cfg) build"
 			continue
 		fi
-		if out=$("$T/$cfg/$n" 2>&1); then
+		if out=$(TOP="$top" "$T/$cfg/$n" 2>&1); then
 			ok "$n ($cfg)"
 		else
 			bad "$n ($cfg)" "$out"
@@ -125,7 +127,11 @@ conns() { # the daemon counts N connections, this one included
 start() { # binary [flags...]
 	bin=$1
 	shift
-	"$bin" -s "$SOCK" -U '' "$@" 2>>"$LOG" &
+	if [ -n "${dpid:-}" ] && kill -0 "$dpid" 2>/dev/null; then
+		kill -9 "$dpid"	# a failed case left it running
+		wait "$dpid" 2>/dev/null
+	fi
+	"$bin" -s "$SOCK" -U '' -S '' "$@" 2>>"$LOG" &
 	dpid=$!
 	pids="$pids $dpid"
 	waitfor accepts || { echo "daemon did not start"; cat "$LOG"; exit 1; }
@@ -168,11 +174,14 @@ snap() { # id status dir history... (closed/priority/inactive defaults)
 h() { printf '{"status":"%s","at_secs":T}' "$1"; }
 OK='{"version":1,"ok":true,"data":'
 
-. "$top/test/cases.sh"
+CASES="$top/test/cases.sh $top/test/abuse.sh"
+for f in $CASES; do
+	[ -f "$f" ] && . "$f"
+done
 
 # --- run --------------------------------------------------------------
 
-for t in $(sed -n 's/^\(t_[a-z0-9_]*\)() *{.*/\1/p' "$top/test/cases.sh"); do
+for t in $(sed -n 's/^\(t_[a-z0-9_]*\)() *{.*/\1/p' $CASES 2>/dev/null); do
 	: > "$LOG"
 	$t
 done

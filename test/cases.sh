@@ -302,7 +302,7 @@ t_full_list() {
 t_lifecycle() {
 	: > "$LOG"
 	start "$DEF" -t 0
-	"$DEF" -s "$SOCK" -t 0 2> "$T/second"
+	"$DEF" -s "$SOCK" -S '' -t 0 2> "$T/second"
 	rc=$?
 	check second-daemon "$rc $(cat "$T/second")" "1 sessiond: already running on $SOCK"
 	kill -9 "$dpid"
@@ -324,7 +324,7 @@ t_lifecycle() {
 	waitfor gone "$dpid"
 	if [ ! -e "$SOCK" ]; then ok sigint-cleanup; else bad sigint-cleanup; fi
 	touch "$SOCK"
-	"$DEF" -s "$SOCK" 2> "$T/notsock"
+	"$DEF" -s "$SOCK" -S '' 2> "$T/notsock"
 	check not-a-socket "$? $(cat "$T/notsock")" "1 sessiond: $SOCK exists and is not a socket"
 	rm -f "$SOCK"
 	check version "$("$DEF" -v)" "sessiond-test"
@@ -335,12 +335,12 @@ t_lifecycle() {
 }
 
 t_detach() {
-	"$DEF" -d -s "$SOCK" -t 0 2>>"$LOG"
+	"$DEF" -d -s "$SOCK" -S '' -t 0 2>>"$LOG"
 	rc=$?
 	check detach-exit "$rc" 0
 	check detach-accepts-at-once "$(req '{"cmd":"GET","session_id":"x"}')" \
 		'{"version":1,"ok":false,"error":"session not found: x"}'
-	"$DEF" -d -s "$SOCK" -t 0 2> "$T/second"
+	"$DEF" -d -s "$SOCK" -S '' -t 0 2> "$T/second"
 	check detach-second "$? $(cat "$T/second")" "1 sessiond: already running on $SOCK"
 	req '{"cmd":"STOP","confirmed":true}' >/dev/null
 	waitfor test ! -e "$SOCK"
@@ -364,5 +364,173 @@ t_idle_stop() {
 	start "$SMALL" -t 0
 	sleep 1.2
 	if kill -0 "$dpid" 2>/dev/null; then ok no-idle-stop; else bad no-idle-stop; fi
+	stop
+}
+
+# the state file: LIST without its clock-dependent numbers
+listnorm() {
+	req '{"cmd":"LIST"}' | sed -e 's/"elapsed_seconds":[0-9]*/E/g' \
+		-e 's/"idle_seconds":[0-9]*/I/g'
+}
+
+t_persist_restart() {
+	ST=$T/state.jsonl
+	rm -f "$ST"
+	start "$DEF" -t 0 -S "$ST"
+	i=0
+	while [ $i -lt 30 ]; do
+		echo "{\"cmd\":\"SET\",\"session_id\":\"p$i\",\"status\":\"working\",\"working_dir\":\"/tmp/p$i\",\"priority\":$i}"
+		echo "{\"cmd\":\"SET\",\"session_id\":\"p$i\",\"status\":\"attention\",\"priority\":$i}"
+		[ $((i % 3)) = 0 ] && echo "{\"cmd\":\"RM\",\"session_id\":\"p$i\"}"
+		[ $i = 29 ] && echo '{"cmd":"DELETE","session_id":"p28"}'
+		i=$((i + 1))
+	done > "$T/pset"
+	printf '%s\n' '{"session_id":"hk","hook_event_name":"Notification","notification_type":"permission_prompt","message":"Claude needs your permission to use Bash","cwd":"/srv/x"}' >> "$T/pset"
+	printf '{"cmd":"GET","session_id":"hk"}\n' >> "$T/pset"
+	"$SDC" "$SOCK" < "$T/pset" > /dev/null
+	before=$(listnorm)
+	kill -9 "$dpid"
+	waitfor gone "$dpid"
+	start "$DEF" -t 0 -S "$ST"
+	check persist-kill9 "$(listnorm)" "$before"
+	check persist-closed-kept "$(req '{"cmd":"GET","session_id":"p3"}' | grep -c '"closed":true')" 1
+	check persist-deleted-gone "$(req '{"cmd":"GET","session_id":"p28"}')" \
+		'{"version":1,"ok":false,"error":"session not found: p28"}'
+	check persist-message "$(req '{"cmd":"GET","session_id":"hk"}' | grep -c '"message":"Claude needs your permission to use Bash"')" 1
+	stop
+	start "$DEF" -t 0 -S "$ST"
+	check persist-clean-restart "$(listnorm)" "$before"
+	check persist-compacted-lines "$(wc -l < "$ST" | tr -d ' ')" 30
+	req '{"cmd":"SET","session_id":"hk","status":"working"}' >/dev/null
+	sleep 1.1
+	got=$(req '{"cmd":"GET","session_id":"hk"}' | sed -n 's/.*"elapsed_seconds":\([0-9]*\).*/\1/p')
+	kill -9 "$dpid"
+	waitfor gone "$dpid"
+	start "$DEF" -t 0 -S "$ST"
+	got2=$(req '{"cmd":"GET","session_id":"hk"}' | sed -n 's/.*"elapsed_seconds":\([0-9]*\).*/\1/p')
+	if [ "$got" -ge 1 ] && [ "$got2" -ge "$got" ]; then ok persist-elapsed-continues
+	else bad persist-elapsed-continues "$got -> $got2"; fi
+	stop
+}
+
+t_persist_hammer() {
+	# kill -9 at random moments under load: every SET that got a reply survives
+	ST=$T/hammer.jsonl
+	rm -f "$ST"
+	i=0
+	while [ $i -lt 3000 ]; do
+		echo "{\"cmd\":\"SET\",\"session_id\":\"h$((i % 40))\",\"status\":\"working\",\"priority\":$i}"
+		i=$((i + 1))
+	done > "$T/hset"
+	round=0
+	lost=0
+	while [ $round -lt 5 ]; do
+		start "$DEF" -t 0 -S "$ST"
+		"$SDC" -w 20000 "$SOCK" < "$T/hset" > "$T/hout" &
+		cp=$!
+		sleep "0.0$(od -An -N1 -tu1 /dev/urandom | tr -d ' ' | cut -c1)"
+		kill -9 "$dpid"
+		wait "$cp"
+		waitfor gone "$dpid"
+		start "$DEF" -t 0 -S "$ST"
+		req '{"cmd":"LIST"}' | grep -o '"session_id":"h[0-9]*"[^]]*][^]]*"priority":[0-9]*' |
+			sed 's/"session_id":"\(h[0-9]*\)".*"priority":\([0-9]*\)/\1 \2/' | sort > "$T/hafter"
+		sed -n 's/.*"session_id":"\(h[0-9]*\)".*"priority":\([0-9]*\).*/\1 \2/p' "$T/hout" |
+			awk '{ last[$1] = $2 } END { for (k in last) print k, last[k] }' | sort > "$T/hacked"
+		lost=$((lost + $(join "$T/hacked" "$T/hafter" -a 1 | awk 'NF < 3 || $3 < $2' | wc -l)))
+		stop
+		round=$((round + 1))
+	done
+	check persist-hammer-nothing-lost "$lost" 0
+}
+
+t_persist_damaged() {
+	ST=$T/dmg.jsonl
+	now=$(date +%s)000
+	rec() { printf '{"session_id":"%s","agent_type":"claudecode","status":"working","working_dir":null,"priority":0,"since_ms":%s,"active_ms":%s,"closeseq":0,"history":[{"status":"working","at_secs":1}]}\n' "$1" "$2" "$2"; }
+	{ rec d1 "$now"; echo 'garbage {'; rec d2 "$now"; rec old 1000; printf '{"session_id":"torn","agent'; } > "$ST"
+	start "$DEF" -t 0 -S "$ST"
+	got=$(req '{"cmd":"LIST"}' | grep -o '"session_id":"[a-z0-9]*"' | tr '\n' ' ')
+	check damaged-loaded "$got" '"session_id":"d1" "session_id":"d2" '
+	check damaged-warned "$(grep -c "dmg.jsonl:2: bad record skipped" "$LOG")" 1
+	check damaged-torn-silent "$(grep -c 'dmg.jsonl:5' "$LOG")" 0
+	if [ -f "$ST.bad" ]; then ok damaged-kept-as-bad; else bad damaged-kept-as-bad; fi
+	stop
+	: > "$ST"
+	start "$DEF" -t 0 -S "$ST"
+	check empty-file "$(req '{"cmd":"LIST"}')" "$OK[]}"
+	stop
+	rm -f "$ST"
+	mkdir "$ST"
+	start "$DEF" -t 0 -S "$ST"
+	check directory-state "$(req '{"cmd":"LIST"}')" "$OK[]}"
+	check directory-reported "$(grep -c 'not a regular file' "$LOG")" 1
+	req '{"cmd":"SET","session_id":"x","status":"working"}' >/dev/null
+	stop
+	if [ -d "$ST" ]; then ok directory-untouched; else bad directory-untouched; fi
+	rmdir "$ST"
+	if [ "$(id -u)" != 0 ]; then
+		rec u1 "$now" > "$ST"
+		chmod 000 "$ST"
+		start "$DEF" -t 0 -S "$ST"
+		req '{"cmd":"SET","session_id":"x","status":"working"}' >/dev/null
+		stop
+		chmod 600 "$ST"
+		check unreadable-untouched "$(cat "$ST")" "$(rec u1 "$now")"
+	else
+		skp unreadable-untouched "root reads any file"
+	fi
+}
+
+t_persist_write_fails() {
+	# a file size limit makes writes fail: the daemon serves and warns
+	ST=$T/full.jsonl
+	rm -f "$ST"
+	start "$SMALL" -t 0 -S "$ST"
+	req '{"cmd":"SET","session_id":"keep","status":"question"}' >/dev/null
+	stop
+	good=$(cat "$ST")
+	(ulimit -f 1; exec "$SMALL" -s "$SOCK" -U '' -S "$ST" -t 0) 2>>"$LOG" &
+	dpid=$!
+	pids="$pids $dpid"
+	waitfor accepts
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 5000 "$SOCK" > "$T/warnsub" &
+	sp=$!
+	waitfor conns 2
+	long=$(printf '%0200d' 0)
+	i=0
+	while [ $i -lt 6 ]; do
+		echo "{\"cmd\":\"SET\",\"session_id\":\"w$i\",\"status\":\"working\",\"working_dir\":\"/$long\"}"
+		i=$((i + 1))
+	done | "$SDC" "$SOCK" > "$T/wout"
+	wait $sp
+	check write-fail-served "$(grep -c '"ok":true' "$T/wout")" 6
+	check write-fail-warned "$(grep -c '"type":"warn","message":"state file' "$T/warnsub")" 1
+	check write-fail-still-answers "$(req '{"cmd":"GET","session_id":"keep"}' | grep -c '"status":"question"')" 1
+	kill -9 "$dpid"
+	waitfor gone "$dpid"
+	case $(cat "$ST") in
+	*'"session_id":"keep"'*) ok write-fail-old-state-intact ;;
+	*) bad write-fail-old-state-intact "$(cat "$ST")" ;;
+	esac
+}
+
+t_persist_compaction() {
+	ST=$T/compact.jsonl
+	rm -f "$ST"
+	start "$SMALL" -t 0 -S "$ST"
+	i=0
+	while [ $i -lt 2000 ]; do
+		echo "{\"cmd\":\"SET\",\"session_id\":\"c$((i % 5))\",\"status\":\"working\",\"priority\":$i}"
+		i=$((i + 1))
+	done | "$SDC" -w 20000 "$SOCK" > /dev/null
+	size=$(wc -c < "$ST" | tr -d ' ')
+	if [ "$size" -le $((8192 + 8 * 3400)) ]; then ok journal-bounded
+	else bad journal-bounded "size $size"; fi
+	before=$(listnorm)
+	kill -9 "$dpid"
+	waitfor gone "$dpid"
+	start "$SMALL" -t 0 -S "$ST"
+	check compacted-restores "$(listnorm)" "$before"
 	stop
 }
