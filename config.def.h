@@ -38,6 +38,7 @@
 /* status lines (FORMAT template language: see sessiond.1) */
 #define FORMATMAX     1024     /* bytes of a FORMAT template */
 #define TEXTMAX       4096     /* bytes of a rendered template */
+#define FORMATDEPTH   8        /* {?...} parts nested in each other */
 #define STATUSFMT     "{self.status}{? | {attention} waiting: {top.dir}}" \
                       "{? | 5h {usage.5h}%}"
 

@@ -392,7 +392,8 @@ decode(const char *s, size_t n, char *out, size_t outsize, int cut)
 			cp = 0xFFFD;
 		if (cp == 0)
 			return -2;
-		if (o + 5 >= outsize)
+		if (o + (cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4) >=
+		    outsize)
 			goto full;
 		if (cp < 0x80) {
 			out[o++] = (char)cp;

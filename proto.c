@@ -74,7 +74,7 @@ static void okbegin(struct jw *w);
 static int parsestatus(const char *name);
 static void ratelimits(const struct proto_env *env, struct req *r);
 static int render(const struct proto_env *env, const struct session *self,
-                  const char *t, size_t n, struct jw *w);
+                  const char *t, size_t n, struct jw *w, int depth);
 static void setmsg(struct session *s, const char *text);
 static void setusage(const struct proto_env *env, const char *obj,
                      size_t len);
@@ -85,6 +85,7 @@ static const struct session *topsession(const struct proto_env *env);
 static int usagefield(const char *key, char *out, size_t size);
 static int variable(const struct proto_env *env, const struct session *self,
                     const char *name, size_t n, char *out, size_t size);
+static void usageobj(struct jw *w);
 static void writeiso(struct jw *w, long long t);
 
 static const char *statusnames[] = {
@@ -640,7 +641,7 @@ cmd_sub(const struct proto_env *env, struct proto_out *o, struct req *r)
 	jw_raw(&w, "\"subscribed\"}\n");
 	if (usagelen) {
 		jw_raw(&w, "{\"version\":1,\"type\":\"usage\",\"usage\":");
-		jw_mem(&w, usage, usagelen);
+		usageobj(&w);
 		jw_raw(&w, "}\n");
 	}
 	while (snap && (s = store_next(&pos))) {
@@ -764,7 +765,7 @@ cmd_usage(const struct proto_env *env, struct proto_out *o, struct req *r)
 		jw_raw(&w, "null");
 	jw_raw(&w, ",\"usage\":");
 	if (usagelen)
-		jw_mem(&w, usage, usagelen);
+		usageobj(&w);
 	else
 		jw_raw(&w, "null");
 	jw_raw(&w, "}}\n");
@@ -923,11 +924,11 @@ variable(const struct proto_env *env, const struct session *self,
  */
 static int
 render(const struct proto_env *env, const struct session *self,
-       const char *t, size_t n, struct jw *w)
+       const char *t, size_t n, struct jw *w, int depth)
 {
-	char val[DIRMAX + MSGMAX + 64];
+	static char val[DIRMAX + MSGMAX + 64]; /* used between recursions */
 	size_t i, j, start, vlen;
-	int depth, empty = 0, json;
+	int open, empty = 0, json;
 	const char *bar;
 	struct jw sub;
 	char subbuf[TEXTMAX];
@@ -948,10 +949,10 @@ render(const struct proto_env *env, const struct session *self,
 			continue;
 		}
 		/* find the matching close brace */
-		for (j = i + 1, depth = 1; j < n; j++) {
+		for (j = i + 1, open = 1; j < n; j++) {
 			if (t[j] == '{')
-				depth++;
-			else if (t[j] == '}' && --depth == 0)
+				open++;
+			else if (t[j] == '}' && --open == 0)
 				break;
 		}
 		if (j >= n) { /* unterminated: literal */
@@ -959,10 +960,12 @@ render(const struct proto_env *env, const struct session *self,
 			break;
 		}
 		start = i + 1;
-		if (t[start] == '?') {
+		if (t[start] == '?' && depth >= FORMATDEPTH) {
+			empty = 1; /* nested too deep: left out */
+		} else if (t[start] == '?') {
 			jw_init(&sub, subbuf, sizeof(subbuf));
-			if (!render(env, self, t + start + 1, j - start - 1, &sub) &&
-			    !sub.full)
+			if (!render(env, self, t + start + 1, j - start - 1, &sub,
+			    depth + 1) && !sub.full)
 				jw_mem(w, sub.buf, sub.len);
 		} else {
 			vlen = j - start;
@@ -974,10 +977,16 @@ render(const struct proto_env *env, const struct session *self,
 			variable(env, self, t + start, vlen, val, sizeof(val));
 			if (!val[0] || !strcmp(val, "0"))
 				empty = 1;
-			if (json)
+			if (json) {
 				jw_esc(w, val, strlen(val));
-			else
+			} else {
+				/* a session's text must not drive the terminal */
+				for (vlen = 0; val[vlen]; vlen++)
+					if ((unsigned char)val[vlen] < 0x20 ||
+					    val[vlen] == 0x7f)
+						val[vlen] = '?';
 				jw_raw(w, val);
+			}
 		}
 		i = j;
 	}
@@ -1004,7 +1013,7 @@ cmd_format(const struct proto_env *env, struct proto_out *o, struct req *r)
 	if (present)
 		self = store_find(idbuf);
 	jw_init(&tw, text, sizeof(text));
-	render(env, self, tmpl, strlen(tmpl), &tw);
+	render(env, self, tmpl, strlen(tmpl), &tw, 0);
 	if (tw.full)
 		return error(o, "rendered text too long", NULL);
 	jw_init(&w, replybuf, sizeof(replybuf));
@@ -1036,7 +1045,7 @@ statusline(const struct proto_env *env, struct proto_out *o, struct req *r)
 	ratelimits(env, r);
 	jw_init(&tw, text, sizeof(text));
 	render(env, idbuf[0] ? store_find(idbuf) : NULL, fmt, sizeof(fmt) - 1,
-	       &tw);
+	       &tw, 0);
 	if (tw.full)
 		tw.len = 0;
 	for (i = 0; i < tw.len; i++)
@@ -1186,6 +1195,16 @@ writeiso(struct jw *w, long long t)
 	jw_str(w, buf, strlen(buf));
 }
 
+/* The usage object as clients see it: with the time it was fetched. */
+static void
+usageobj(struct jw *w)
+{
+	jw_mem(w, usage, usagelen - 1);
+	jw_raw(w, ",\"fetched_at\":");
+	jw_i64(w, usageat);
+	jw_raw(w, "}");
+}
+
 /* Replaces the usage object and tells the subscribers. */
 static void
 setusage(const struct proto_env *env, const char *obj, size_t len)
@@ -1195,7 +1214,7 @@ setusage(const struct proto_env *env, const char *obj, size_t len)
 	usageat = env->wall;
 	usagestate = USAGE_OK;
 	jw_raw(&notes, "{\"version\":1,\"type\":\"usage\",\"usage\":");
-	jw_mem(&notes, usage, usagelen);
+	usageobj(&notes);
 	jw_raw(&notes, "}\n");
 }
 
@@ -1519,6 +1538,8 @@ proto_restore(const struct proto_env *env, const char *line, size_t len,
 	memcpy(s->hist, t.hist, sizeof(t.hist));
 	if (s->status == ST_CLOSED)
 		store_setclosed(s, t.closeseq);
+	while (store_nclosed() > MAXCLOSED)
+		store_delete(store_oldestclosed());
 	return 0;
 }
 

@@ -64,9 +64,12 @@ static int handle(struct client *c, const char *line, size_t len, int toolong);
 static long memkb(void);
 static long long monotonic(void);
 static void onsignal(int sig);
+static int bigavail(void);
+static int lendbig(struct client *c);
 static int peerok(int fd);
 static void persist(void);
 static void persistfailed(const char *what);
+static void giveback(struct client *c);
 static int progress(struct client *c);
 static void pass(void);
 static void readclient(struct client *c);
@@ -77,7 +80,7 @@ static void reapusage(void);
 static void run(void);
 static void setup(void);
 static int setfdflags(int fd);
-static void sockpath(const char *opt);
+static int sockpath(const char *opt);
 static void startusage(void);
 static void statepath(const char *opt, int defsock);
 static void usage(void);
@@ -247,36 +250,31 @@ peerok(int fd)
 }
 
 /* First that is set: -s, $SESSIOND_SOCKET, $XDG_RUNTIME_DIR, $TMPDIR. */
-static void
+static int
 sockpath(const char *opt)
 {
-	char dir[sizeof(path)], cwd[PATH_MAX], rel[PATH_MAX], *slash;
-	const char *env;
+	char def[sizeof(path)], dir[sizeof(path)], cwd[PATH_MAX], rel[PATH_MAX];
+	char *slash;
+	const char *env, *tmp;
 	struct stat sb;
 	int n;
 
-	if (opt && opt[0]) {
-		n = snprintf(rel, sizeof(rel), "%s", opt);
-	} else if ((env = getenv("SESSIOND_SOCKET")) && env[0]) {
-		n = snprintf(rel, sizeof(rel), "%s", env);
-	} else if ((env = getenv("XDG_RUNTIME_DIR")) && env[0]) {
-		n = snprintf(rel, sizeof(rel), "%s/sessiond.sock", env);
+	if ((env = getenv("XDG_RUNTIME_DIR")) && env[0]) {
+		n = snprintf(def, sizeof(def), "%s/sessiond.sock", env);
 	} else {
-		env = getenv("TMPDIR");
-		n = snprintf(dir, sizeof(dir), "%s/sessiond-%lu",
-		             env && env[0] ? env : "/tmp",
+		tmp = getenv("TMPDIR");
+		n = snprintf(def, sizeof(def), "%s/sessiond-%lu/sessiond.sock",
+		             tmp && tmp[0] ? tmp : "/tmp",
 		             (unsigned long)geteuid());
-		if (n < 0 || (size_t)n >= sizeof(dir))
-			die("socket directory name too long");
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			die("mkdir %s:", dir);
-		if (lstat(dir, &sb) < 0)
-			die("stat %s:", dir);
-		if (!S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
-		    (sb.st_mode & 077))
-			die("%s must be a directory of ours with mode 0700", dir);
-		n = snprintf(rel, sizeof(rel), "%s/sessiond.sock", dir);
 	}
+	if (n < 0 || (size_t)n >= sizeof(def))
+		die("socket path too long");
+	if (opt && opt[0])
+		n = snprintf(rel, sizeof(rel), "%s", opt);
+	else if ((env = getenv("SESSIOND_SOCKET")) && env[0])
+		n = snprintf(rel, sizeof(rel), "%s", env);
+	else
+		n = snprintf(rel, sizeof(rel), "%s", def);
 	if (n < 0 || (size_t)n >= sizeof(rel))
 		die("socket path too long");
 	if (rel[0] != '/') {
@@ -289,13 +287,18 @@ sockpath(const char *opt)
 	}
 	if (n < 0 || (size_t)n >= sizeof(path))
 		die("socket path too long: %s", rel);
-	/* a missing last directory is made, private, as for the default */
+	/* a missing last directory is made private; a shared one refused */
 	memcpy(dir, path, sizeof(dir));
 	if ((slash = strrchr(dir, '/')) && slash != dir) {
 		*slash = '\0';
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 			die("mkdir %s:", dir);
+		if (!strcmp(path, def) && !getenv("XDG_RUNTIME_DIR") &&
+		    (lstat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode) ||
+		     sb.st_uid != geteuid() || (sb.st_mode & 077)))
+			die("%s must be a directory of ours with mode 0700", dir);
 	}
+	return !strcmp(path, def);
 }
 
 /*
@@ -371,10 +374,15 @@ setup(void)
 static void
 cleanup(void)
 {
+	char lockpath[sizeof(path) + 8];
+
 	if (listenfd >= 0) {
 		close(listenfd);
 		unlink(path);
 		listenfd = -1;
+		/* still ours: a newcomer locks a new file, never this one */
+		snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
+		unlink(lockpath);
 	}
 	if (usagepid > 0) {
 		kill(-usagepid, SIGKILL);
@@ -427,6 +435,41 @@ flush(struct client *c)
 	}
 }
 
+static int
+bigavail(void)
+{
+	int i;
+
+	for (i = 0; i < BIGRINGS; i++)
+		if (!bigused[i])
+			return 1;
+	return 0;
+}
+
+/* Moves a client's queued output into a free big ring, if there is one. */
+static int
+lendbig(struct client *c)
+{
+	const char *p;
+	size_t n;
+	int i;
+
+	if (c->out != &rings[c - clients])
+		return -1;
+	for (i = 0; i < BIGRINGS && bigused[i]; i++)
+		;
+	if (i == BIGRINGS)
+		return -1;
+	bigused[i] = 1;
+	ring_init(&bigrings[i], bigbuf[i], BIGRINGSIZE);
+	while ((n = ring_peek(c->out, &p)) > 0) {
+		ring_push(&bigrings[i], p, n);
+		ring_consume(c->out, n);
+	}
+	c->out = &bigrings[i];
+	return 0;
+}
+
 /* Delivers one rendered notification to every subscriber. */
 static void
 broadcast(const char *p, size_t n)
@@ -440,6 +483,8 @@ broadcast(const char *p, size_t n)
 			continue;
 		if (ring_free(c->out) < n)
 			flush(c);
+		if (!c->dead && ring_free(c->out) < n)
+			lendbig(c); /* a burst: give it room to catch up */
 		if (!c->dead && ring_push(c->out, p, n) < 0) {
 			warn("subscriber too slow, dropped");
 			c->dead = 1;
@@ -475,14 +520,19 @@ handle(struct client *c, const char *line, size_t len, int toolong)
 	envnow(&env);
 	memset(&o, 0, sizeof(o));
 	o.room = ring_free(c->out);
+	if (ring_len(c->out) == 0 && c->out == &rings[c - clients] &&
+	    bigavail())
+		o.room = BIGRINGSIZE; /* a big reply is rendered only once */
 	r = toolong ? proto_toolong(&env, &o, line, len) :
 	    proto_line(&env, &o, line, len);
 	if (r == PROTO_AGAIN) {
 		c->need = o.need;
 		return r;
 	}
+	if (o.replylen > ring_free(c->out))
+		lendbig(c);
 	if (o.replylen && ring_push(c->out, o.reply, o.replylen) < 0)
-		c->dead = 1; /* proto checked the room: cannot happen */
+		c->dead = 1; /* the room was checked: cannot happen */
 	if (o.notelen)
 		broadcast(o.note, o.notelen);
 	if (proto_journal(&rec) > JOURNALBUF - 4 * RECMAX)
@@ -570,37 +620,38 @@ readclient(struct client *c)
  * when its reply is larger than its own, takes the big ring back once
  * drained, and closes it when it has sent and been sent everything.
  */
-static int
-progress(struct client *c)
+/* A drained big ring goes back to the pool at once, for whoever waits. */
+static void
+giveback(struct client *c)
 {
-	int slot = (int)(c - clients), i;
+	int slot = (int)(c - clients);
 
-	if (c->dead)
-		return 0;
-	if (c->out != &rings[slot] && ring_len(c->out) == 0 && !c->need) {
+	if (c->out != &rings[slot] && ring_len(c->out) == 0) {
 		bigused[c->out - bigrings] = 0;
 		c->out = &rings[slot];
 		bigfreed = 1;
 	}
-	if (c->need && c->need > c->out->size && ring_len(c->out) == 0) {
-		for (i = 0; i < BIGRINGS && bigused[i]; i++)
-			;
-		if (i == BIGRINGS) {
-			waitbig = 1;
-			return 0;
-		}
-		bigused[i] = 1;
-		ring_init(&bigrings[i], bigbuf[i], BIGRINGSIZE);
-		c->out = &bigrings[i];
+}
+
+static int
+progress(struct client *c)
+{
+	if (c->dead)
+		return 0;
+	giveback(c);
+	if (c->need && c->need > c->out->size && ring_len(c->out) == 0 &&
+	    lendbig(c) < 0) {
+		waitbig = 1;
+		return 0;
 	}
 	if (c->need && ring_free(c->out) >= c->need) {
 		c->need = 0;
 		readlines(c);
 		return 1;
 	}
-	if (c->eof && !c->need && !c->skip && c->inlen == 0 &&
+	if (c->eof && !c->sub && !c->need && !c->skip && c->inlen == 0 &&
 	    ring_len(c->out) == 0)
-		c->dead = 1;
+		c->dead = 1; /* all said both ways; a subscriber listens on */
 	return 0;
 }
 
@@ -624,6 +675,7 @@ pass(void)
 		} while (progress(c) && !c->dead && c->need);
 		if (ring_len(c->out) > 0)
 			flush(c);
+		giveback(c);
 	}
 }
 
@@ -699,8 +751,9 @@ warnall(const char *msg)
 }
 
 /*
- * The state file: -S, else $XDG_STATE_HOME/sessiond/ (~/.local/state),
- * one file per socket so daemons on other sockets keep apart.
+ * The state file: -S, else $XDG_STATE_HOME/sessiond/ (~/.local/state):
+ * "state" for the default socket, "state-HASH" for another one, so that
+ * daemons on other sockets keep apart.
  */
 static void
 statepath(const char *opt, int defsock)
@@ -1130,6 +1183,15 @@ run(void)
 			}
 			deadline = t;
 		}
+		if (usagepid <= 0 && !flushing && nsubs > 0 && usagecmd[0]) {
+			if (now >= usagenext &&
+			    proto_usagestale(time(NULL), usageinterval))
+				startusage();
+			if (now >= usagenext)
+				usagenext = now + usageinterval * 1000LL;
+			if (usagepid <= 0 && usagenext < deadline)
+				deadline = usagenext;
+		}
 		if (usagepid > 0) {
 			if (now >= usagekill && !usagekilled) {
 				kill(-usagepid, SIGKILL);
@@ -1137,14 +1199,6 @@ run(void)
 			}
 			if (!usagekilled && usagekill < deadline)
 				deadline = usagekill;
-		} else if (!flushing && nsubs > 0 && usagecmd[0]) {
-			if (now >= usagenext &&
-			    proto_usagestale(time(NULL), usageinterval))
-				startusage();
-			else if (usagenext < deadline)
-				deadline = usagenext;
-			if (now >= usagenext)
-				usagenext = now + usageinterval * 1000LL;
 		}
 		if (acceptpause > now && acceptpause < deadline)
 			deadline = acceptpause;
@@ -1240,7 +1294,7 @@ main(int argc, char *argv[])
 {
 	struct sigaction sa;
 	const char *sockopt = NULL, *stateopt = NULL;
-	char *end, *p, b;
+	char *end, b;
 	int opt, detach = 0, ready[2] = { -1, -1 }, fd, i, st;
 	pid_t pid;
 	ssize_t r;
@@ -1285,9 +1339,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
-	sockpath(sockopt);
-	statepath(stateopt, !(sockopt && sockopt[0]) &&
-	          !((p = getenv("SESSIOND_SOCKET")) && p[0]));
+	statepath(stateopt, sockpath(sockopt));
 
 	if (detach) {
 		/* the parent returns once the socket accepts, or with the

@@ -42,6 +42,11 @@ if [ "${SANITIZE:-1}" = 1 ] &&
    "$T/probe"; then
 	SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all"
 fi
+# nothing a test starts may touch the user's state or sockets
+export XDG_STATE_HOME="$T/state-home"
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR"
+chmod 700 "$XDG_RUNTIME_DIR"
 export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:halt_on_error=1"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 CFLAGS="-std=c99 -pedantic -Wall -Wextra -Werror -g -O1 -fno-omit-frame-pointer $SANFLAGS"
@@ -181,14 +186,17 @@ done
 
 # --- run --------------------------------------------------------------
 
+# ONLY=pattern runs the matching cases alone
 for t in $(sed -n 's/^\(t_[a-z0-9_]*\)() *{.*/\1/p' $CASES 2>/dev/null); do
+	case $t in ${ONLY:-*}) ;; *) continue ;; esac
 	: > "$LOG"
 	$t
 done
+[ -n "${ONLY:-}" ] && { echo "$pass passed, $fail failed, $skip skipped"; [ "$fail" -eq 0 ]; exit; }
 
 for s in "$top"/test/hook.sh "$top"/test/setup.sh "$top"/test/usage.sh; do
 	[ -f "$s" ] || continue
-	if out=$(SESSIOND="$DEF" SDC="$SDC" sh "$s" 2>&1); then
+	if out=$(SDC="$SDC" sh "$s" "$DEF" 2>&1); then
 		printf '%s\n' "$out"
 		pass=$((pass + $(printf '%s\n' "$out" | grep -c '^PASS')))
 		skip=$((skip + $(printf '%s\n' "$out" | grep -c '^SKIP')))

@@ -223,6 +223,11 @@ t_waiting_client() {
 	stop
 }
 
+refused() {
+	test "$(printf '{"cmd":"STATUS"}\n' | "$SDC" "$SOCK")" = \
+		'{"version":1,"ok":false,"error":"too many clients"}'
+}
+
 t_maxclients() {
 	start "$SMALL" -t 0
 	mkfifo "$T/hold"
@@ -234,8 +239,7 @@ t_maxclients() {
 		i=$((i + 1))
 	done
 	exec 4>"$T/hold"
-	waitfor test "$(printf '{"cmd":"STATUS"}\n' | "$SDC" "$SOCK")" = \
-		'{"version":1,"ok":false,"error":"too many clients"}'
+	waitfor refused
 	check one-too-many "$(printf '{"cmd":"STATUS"}\n' | "$SDC" "$SOCK")" \
 		'{"version":1,"ok":false,"error":"too many clients"}'
 	exec 4>&-
@@ -532,5 +536,95 @@ t_persist_compaction() {
 	waitfor gone "$dpid"
 	start "$SMALL" -t 0 -S "$ST"
 	check compacted-restores "$(listnorm)" "$before"
+	stop
+}
+
+# plan usage: a fake command whose behaviour a file chooses
+fakeusage() {
+	cat > "$T/fake-usage" <<FAKE
+#!/bin/sh
+n=\$(cat "$T/ucount" 2>/dev/null || echo 0)
+echo \$((n + 1)) > "$T/ucount"
+case \$(cat "$T/umode") in
+ok) printf '{"five_hour":{"utilization":42.0,"resets_at":"2030-01-01T00:00:00+00:00"},"seven_day":{"utilization":7.5,"resets_at":null}}\n' ;;
+ok2) printf '{"five_hour":{"utilization":50},"seven_day":{"utilization":8}}' ;;
+garbage) echo 'not json' ;;
+fail) echo 'partial' ; exit 6 ;;
+big) head -c 5000 /dev/zero | tr '\\\\0' x ;;
+hang) sleep 30.3 ;;
+grand) sleep 30.7 & printf '{"five_hour":{"utilization":1}}\n' ;;
+esac
+FAKE
+	chmod +x "$T/fake-usage"
+	rm -f "$T/ucount"
+	echo "$1" > "$T/umode"
+}
+ucount() { cat "$T/ucount" 2>/dev/null || echo 0; }
+U5='"five_hour":{"utilization":42.0,"resets_at":"2030-01-01T00:00:00+00:00"},"seven_day":{"utilization":7.5,"resets_at":null},"source":"command","fetched_at":T'
+
+t_usage_fetch() {
+	fakeusage ok
+	start "$SMALL" -t 0 -U "$T/fake-usage" -u 1
+	sleep 1.2
+	check usage-no-subscriber-no-fetch "$(ucount)" 0
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 5000 "$SOCK" | norm > "$T/us1" &
+	s1=$!
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 5000 "$SOCK" | norm > "$T/us2" &
+	s2=$!
+	wait $s1 $s2
+	check usage-broadcast-1 "$(tail -n 1 "$T/us1")" "{\"version\":1,\"type\":\"usage\",\"usage\":{$U5}}"
+	check usage-broadcast-2 "$(tail -n 1 "$T/us2")" "{\"version\":1,\"type\":\"usage\",\"usage\":{$U5}}"
+	check usage-fetched-once "$(ucount)" 1
+	expect usage-ok '{"cmd":"USAGE"}' "$OK{\"state\":\"ok\",\"fetched_at\":T,\"usage\":{$U5}}}"
+	check usage-on-subscribe "$(printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 3000 "$SOCK" | norm | tail -n 1)" \
+		"{\"version\":1,\"type\":\"usage\",\"usage\":{$U5}}"
+	expect usage-format '{"cmd":"FORMAT","format":"5h {usage.5h}% 7d {usage.7d}%{? none {usage.9d}}","raw":true}' "5h 42% 7d 8%"
+	# failures keep the last good data and warn
+	for m in garbage fail big; do
+		fakeusage $m
+		printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 3 -w 5000 "$SOCK" | norm > "$T/uw" &
+		sp=$!
+		wait $sp
+		check "usage-$m-warns" "$(tail -n 1 "$T/uw" | cut -c1-48)" '{"version":1,"type":"warn","message":"usage comm'
+		expect "usage-$m-keeps-data" '{"cmd":"USAGE"}' "$OK{\"state\":\"unavailable\",\"fetched_at\":T,\"usage\":{$U5}}}"
+	done
+	stop
+}
+
+t_usage_hang() {
+	fakeusage hang
+	start "$SMALL" -t 0 -U "$T/fake-usage" -u 1
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 8000 "$SOCK" > "$T/uh" &
+	sp=$!
+	waitfor test "$(ucount)" = 1
+	check usage-hang-serves "$(req '{"cmd":"GET","session_id":"x"}')" \
+		'{"version":1,"ok":false,"error":"session not found: x"}'
+	wait $sp
+	check usage-hang-killed "$(tail -n 1 "$T/uh")" '{"version":1,"type":"warn","message":"usage command timed out"}'
+	check usage-hang-no-sleeper "$(ps -eo args | grep -c '^sleep 30.3$')" 0
+	fakeusage grand
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 3000 "$SOCK" | norm > "$T/ug"
+	check usage-grandchild "$(tail -n 1 "$T/ug")" \
+		'{"version":1,"type":"usage","usage":{"five_hour":{"utilization":1},"source":"command","fetched_at":T}}'
+	check usage-grandchild-killed "$(ps -eo args | grep -c '^sleep 30.7$')" 0
+	check usage-no-child-left "$(ps -o pid= --ppid "$dpid" | wc -l | tr -d ' ')" 0
+	stop
+}
+
+t_usage_statusline() {
+	fakeusage ok2
+	start "$DEF" -t 0 -U "$T/fake-usage" -u 60
+	r=$(date +%s)
+	r=$((r + 3590))
+	got=$(req "{\"session_id\":\"sl\",\"cwd\":\"/tmp\",\"model\":{\"id\":\"m\"},\"version\":\"2.1.90\",\"rate_limits\":{\"five_hour\":{\"used_percentage\":23.5,\"resets_at\":$r},\"seven_day\":{\"used_percentage\":41}}}")
+	check statusline-reply-lines "$(printf '%s\n' "$got" | wc -l | tr -d ' ')" 1
+	iso=$(date -u -d "@$r" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo X)
+	want="{\"five_hour\":{\"utilization\":23.50,\"resets_at\":\"$iso\"},\"seven_day\":{\"utilization\":41.00,\"resets_at\":null},\"source\":\"statusline\",\"fetched_at\":T}"
+	expect usage-from-statusline '{"cmd":"USAGE"}' "$OK{\"state\":\"ok\",\"fetched_at\":T,\"usage\":$want}}"
+	check usage-fresh-no-fetch "$(printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 3000 "$SOCK" | norm | tail -n 1)" \
+		"{\"version\":1,\"type\":\"usage\",\"usage\":$want}"
+	sleep 0.5
+	check usage-fresh-count "$(ucount)" 0
+	check usage-reset-format "$(req '{"cmd":"FORMAT","format":"{usage.5h}% {usage.5h.reset}","raw":true}')" "24% 59m"
 	stop
 }
