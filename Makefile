@@ -24,6 +24,9 @@ test: sessiond
 bench: sessiond
 	sh bench/run.sh ./sessiond
 
+fuzz:
+	sh test/fuzz.sh $(FUZZTIME)
+
 clean:
 	rm -f sessiond $(OBJ) sessiond-$(VERSION).tar.gz
 	rm -rf test/build
@@ -48,4 +51,4 @@ uninstall:
 	cd $(DESTDIR)$(PREFIX)/bin && rm -f sessiond $(SCRIPTS)
 	rm -f $(DESTDIR)$(MANPREFIX)/man1/sessiond.1
 
-.PHONY: all test bench clean dist install uninstall
+.PHONY: all test bench fuzz clean dist install uninstall

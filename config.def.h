@@ -13,6 +13,7 @@
 #define BIGRINGSIZE   4194304  /* bytes, power of 2: holds a full LIST */
 #define FLUSHWAITMS   1000     /* on shutdown, time to deliver last replies */
 #define ACCEPTPAUSEMS 1000     /* listener rest after EMFILE/ENFILE */
+#define BIGSTALLMS    2000     /* a lent big ring undrained this long drops */
 
 /* sessions */
 #define MAXSESS       256      /* table slots, power of 2; MAXSESS/2 sessions */

@@ -1449,8 +1449,9 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t)
 			return -1;
 		ms[i] = k ? -(long long)v : (long long)v;
 	}
-	t->since = env->mono - (env->wallms - ms[0]);
-	t->active = env->mono - (env->wallms - ms[1]);
+	/* a clock that went back must not make times negative */
+	t->since = env->mono - (env->wallms > ms[0] ? env->wallms - ms[0] : 0);
+	t->active = env->mono - (env->wallms > ms[1] ? env->wallms - ms[1] : 0);
 	if (!(arr = field(r, "history")) || arr->type != J_ARRAY)
 		return -1;
 	/* each element is a small object: scan them one by one */

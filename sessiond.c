@@ -49,6 +49,7 @@ struct client {
 	size_t need;          /* not read until its ring has this much room */
 	size_t inlen;
 	struct ring *out;     /* its own ring, or a lent big one */
+	long long lastout;    /* monotonic ms: its last write, or lending */
 };
 
 static void accepting(void);
@@ -398,8 +399,10 @@ closeclient(struct client *c)
 
 	close(c->fd);
 	c->fd = -1;
-	if (c->out != &rings[slot])
+	if (c->out != &rings[slot]) {
 		bigused[c->out - bigrings] = 0;
+		bigfreed = 1;
+	}
 	if (c->sub)
 		nsubs--;
 	for (i = 0; i < nlive; i++) {
@@ -414,12 +417,15 @@ closeclient(struct client *c)
 static void
 flush(struct client *c)
 {
+	long long now = 0;
 	const char *p;
 	size_t n;
 	ssize_t w;
 
 	if (proto_journal(&p) > 0)
 		persist(); /* nothing is told before it is on disk */
+	if (ring_len(c->out) > 0)
+		now = monotonic();
 	while (!c->dead && (n = ring_peek(c->out, &p)) > 0) {
 		if ((w = write(c->fd, p, n)) < 0) {
 			if (errno == EINTR)
@@ -432,18 +438,19 @@ flush(struct client *c)
 			break;
 		}
 		ring_consume(c->out, (size_t)w);
+		c->lastout = now;
 	}
 }
 
+/* How many big rings are free. */
 static int
 bigavail(void)
 {
-	int i;
+	int i, n = 0;
 
 	for (i = 0; i < BIGRINGS; i++)
-		if (!bigused[i])
-			return 1;
-	return 0;
+		n += !bigused[i];
+	return n;
 }
 
 /* Moves a client's queued output into a free big ring, if there is one. */
@@ -467,6 +474,7 @@ lendbig(struct client *c)
 		ring_consume(c->out, n);
 	}
 	c->out = &bigrings[i];
+	c->lastout = monotonic();
 	return 0;
 }
 
@@ -483,8 +491,9 @@ broadcast(const char *p, size_t n)
 			continue;
 		if (ring_free(c->out) < n)
 			flush(c);
-		if (!c->dead && ring_free(c->out) < n)
-			lendbig(c); /* a burst: give it room to catch up */
+		/* a burst: room to catch up, if a big ring stays for replies */
+		if (!c->dead && ring_free(c->out) < n && bigavail() >= 2)
+			lendbig(c);
 		if (!c->dead && ring_push(c->out, p, n) < 0) {
 			warn("subscriber too slow, dropped");
 			c->dead = 1;
@@ -582,7 +591,7 @@ readlines(struct client *c)
 		if (len > LINEMAX) {
 			if (handle(c, buf + off, LINEMAX, 1) == PROTO_AGAIN)
 				break;
-			c->skip = !nl;
+			c->skip = !nl && !c->eof;
 		} else if (len > 0 &&
 		           handle(c, buf + off, len, 0) == PROTO_AGAIN) {
 			break;
@@ -609,8 +618,13 @@ readclient(struct client *c)
 		c->dead = 1;
 		return;
 	}
-	if (r == 0)
+	if (r == 0) {
 		c->eof = 1; /* a subscriber may half-close and listen on */
+		if (c->skip) { /* the end of an over-long last line */
+			c->skip = 0;
+			c->inlen = 0;
+		}
+	}
 	c->inlen += (size_t)r;
 	readlines(c);
 }
@@ -686,7 +700,7 @@ accepting(void)
 	static const char full[] =
 		"{\"version\":1,\"ok\":false,\"error\":\"too many clients\"}\n";
 	char drain[4096];
-	int fd, i, slot;
+	int fd, i, slot, n;
 
 	for (i = 0; i < MAXCLIENTS; i++) {
 		if ((fd = accept(listenfd, NULL, NULL)) < 0) {
@@ -708,7 +722,7 @@ accepting(void)
 			/* best effort; unread input would reset the reply away */
 			(void)!write(fd, full, sizeof(full) - 1);
 			shutdown(fd, SHUT_WR);
-			while (read(fd, drain, sizeof(drain)) > 0)
+			for (n = 0; n < 4 && read(fd, drain, sizeof(drain)) > 0; n++)
 				;
 			close(fd);
 			continue;
@@ -1202,6 +1216,23 @@ run(void)
 		}
 		if (acceptpause > now && acceptpause < deadline)
 			deadline = acceptpause;
+		if (waitbig) {
+			/* a big ring not drained for BIGSTALLMS is taken back */
+			for (i = 0; i < nlive; i++) {
+				c = &clients[live[i]];
+				if (c->out == &rings[live[i]] || c->dead)
+					continue;
+				t = c->lastout + BIGSTALLMS;
+				if (now >= t) {
+					warn("a client holding a big reply stalled, "
+					     "dropped");
+					c->dead = 1;
+					deadline = now;
+				} else if (t < deadline) {
+					deadline = t;
+				}
+			}
+		}
 		if (persistbroken && !flushing) {
 			if (now >= persistretry)
 				compact();
@@ -1286,6 +1317,8 @@ run(void)
 			else
 				i++;
 		}
+		if (bigfreed && waitbig)
+			pass(); /* a closed client's big ring */
 	}
 }
 

@@ -79,6 +79,7 @@ sed -e 's/^#define MAXCLIENTS .*/#define MAXCLIENTS 8/' \
     -e 's/^#define USAGEMAX .*/#define USAGEMAX 1024/' \
     -e 's/^#define JOURNALMAX .*/#define JOURNALMAX 8192/' \
     -e 's/^#define RETRYSECS .*/#define RETRYSECS 1/' \
+    -e 's/^#define BIGSTALLMS .*/#define BIGSTALLMS 1000/' \
     "$top/config.def.h" > "$T/small.h"
 
 echo "building (sanitizers: ${SANFLAGS:-off})"
@@ -86,6 +87,9 @@ build "$T/def" "$top/config.def.h"
 build "$T/small" "$T/small.h"
 $CC -std=c99 -Wall -Wextra -pedantic -D_POSIX_C_SOURCE=200809L -o "$T/sdc" \
 	"$top/test/sdc.c" || exit 1
+$CC -std=c99 -Wall -Wextra -pedantic -D_POSIX_C_SOURCE=200809L -o "$T/holder" \
+	"$top/test/hold.c" || exit 1
+HOLD=$T/holder
 DEF=$T/def/sessiond
 SMALL=$T/small/sessiond
 SDC=$T/sdc

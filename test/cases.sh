@@ -230,6 +230,7 @@ refused() {
 
 t_maxclients() {
 	start "$SMALL" -t 0
+	waitfor conns 1 # start's probe is gone
 	mkfifo "$T/hold"
 	hp=""
 	i=0

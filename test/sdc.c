@@ -33,11 +33,11 @@ main(int argc, char *argv[])
 {
 	struct sockaddr_un sa;
 	struct pollfd p[2];
-	char buf[65536];
+	char buf[65536], out[65536];
 	long long end;
 	long waitms = 5000, lines = -1, seen = 0;
 	int fd, opt, keep = 0, inopen = 1, np, i, t;
-	ssize_t n, w, off;
+	ssize_t n, w, off = 0, pend = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt(argc, argv, "kn:w:")) != -1) {
@@ -60,12 +60,15 @@ main(int argc, char *argv[])
 		perror("sdc: connect");
 		return 1;
 	}
+	/* never block on either side: a daemon waiting for us to read its
+	 * replies must not find us stuck writing */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	end = now() + waitms;
 	while (lines < 0 || seen < lines) {
 		np = 0;
 		p[np].fd = fd;
-		p[np++].events = POLLIN;
-		if (inopen) {
+		p[np++].events = POLLIN | (pend > 0 ? POLLOUT : 0);
+		if (inopen && pend == 0) {
 			p[np].fd = 0;
 			p[np++].events = POLLIN;
 		}
@@ -73,29 +76,34 @@ main(int argc, char *argv[])
 		if (t <= 0 || poll(p, np, t) == 0)
 			return 2;
 		if (np == 2 && p[1].revents) {
-			n = read(0, buf, sizeof(buf));
+			n = read(0, out, sizeof(out));
 			if (n <= 0) {
 				inopen = 0;
 				if (!keep)
 					shutdown(fd, SHUT_WR);
+			} else {
+				pend = n;
+				off = 0;
 			}
-			for (off = 0; off < n; off += w) {
-				if ((w = write(fd, buf + off, n - off)) < 0) {
-					if (errno == EINTR) {
-						w = 0;
-						continue;
-					}
-					if (errno == EPIPE) { /* read its last words */
-						inopen = 0;
-						break;
-					}
+		}
+		if (pend > 0 && p[0].revents & POLLOUT) {
+			if ((w = write(fd, out + off, pend)) < 0) {
+				if (errno == EPIPE) { /* read its last words */
+					pend = 0;
+					inopen = 0;
+				} else if (errno != EINTR && errno != EAGAIN) {
 					perror("sdc: write");
 					return 1;
 				}
+			} else {
+				off += w;
+				pend -= w;
 			}
 		}
-		if (p[0].revents) {
+		if (p[0].revents & (POLLIN | POLLHUP)) {
 			if ((n = read(fd, buf, sizeof(buf))) < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					continue;
 				if (errno == ECONNRESET)
 					return 0;
 				perror("sdc: read");

@@ -1,0 +1,193 @@
+#!/bin/sh
+# See LICENSE file for copyright and license details.
+#
+# Benchmark: builds bench/load.c and bench/echo.c, starts sessiond (path in
+# $1) and the echo server on private sockets, runs the standard matrix
+# against both and prints a table with the ratio sessiond/echo per row, then
+# sessiond's memory and binary size. Numbers only, nothing passes or fails
+# on speed; any protocol error or lost update ends it with status 1.
+#
+# usage: sh bench/run.sh ./sessiond
+# BENCHSECS (default 2): seconds per run; BENCHRATE (default 2000): SETs a
+# second published in the fan-out runs.
+
+set -u
+
+daemon=${1:-}
+if [ -z "$daemon" ]; then
+	echo "usage: sh bench/run.sh path/to/sessiond" >&2
+	exit 1
+fi
+secs=${BENCHSECS:-2}
+rate=${BENCHRATE:-2000}
+here=$(dirname "$0")
+root=$here/..
+CC=${CC:-cc}
+FLAGS='-std=c99 -O2 -Wall -Wextra -pedantic -D_POSIX_C_SOURCE=200809L'
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/sessiond-bench.XXXXXX") || exit 1
+spid=
+epid=
+cleanup() {
+	for pid in $spid $epid; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM
+
+fail() {
+	if [ -s "$tmp/results" ]; then
+		echo "bench: the runs so far:" >&2
+		table >&2
+	fi
+	echo "bench: $*" >&2
+	if [ -s "$tmp/sessiond.log" ]; then
+		echo "bench: sessiond's stderr:" >&2
+		tail -n 20 "$tmp/sessiond.log" >&2
+	fi
+	exit 1
+}
+
+# value KEY LINE: the value of KEY=... in a key=value line
+value() {
+	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+# limit NAME: a #define of config.h, or of config.def.h without config.h
+limit() {
+	cfg=$root/config.h
+	[ -f "$cfg" ] || cfg=$root/config.def.h
+	grep "^#define[[:space:]]*$1[[:space:]]" "$cfg" | awk '{ print $3 }'
+}
+
+# table: the results so far, a row per run
+table() {
+	awk '
+	function row(l) {
+		printf "%-16s %9.0f %9.0f %6.2f  %7.1f %7.1f %7.1f  " \
+		    "%7.1f %7.1f %7.1f %6.2f\n", l, r["sessiond", l], r["echo", l],
+		    r["echo", l] ? r["sessiond", l] / r["echo", l] : 0,
+		    p50["sessiond", l], p99["sessiond", l], p999["sessiond", l],
+		    p50["echo", l], p99["echo", l], p999["echo", l],
+		    p99["echo", l] ? p99["sessiond", l] / p99["echo", l] : 0
+	}
+	{
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			v[kv[1]] = substr($i, length(kv[1]) + 2)
+		}
+		s = v["server"]; l = v["label"]
+		if (!(l in seen)) { seen[l] = 1; order[n++] = l }
+		r[s, l] = v["mode"] == "fanout" ? v["ups"] : v["rps"]
+		p50[s, l] = v["p50_us"]
+		p99[s, l] = v["p99_us"]
+		p999[s, l] = v["p999_us"]
+	}
+	END {
+		printf "%-16s %9s %9s %6s  %23s  %23s %6s\n", "", "sessiond", "echo",
+		    "ratio", "sessiond latency us", "echo latency us", "p99"
+		printf "%-16s %9s %9s %6s  %7s %7s %7s  %7s %7s %7s %6s\n", "run",
+		    "req/s", "req/s", "s/e", "p50", "p99", "p99.9", "p50", "p99",
+		    "p99.9", "s/e"
+		for (i = 0; i < n; i++)
+			row(order[i])
+	}' "$tmp/results"
+}
+
+[ -x "$daemon" ] || fail "$daemon: no such executable"
+# shellcheck disable=SC2086
+$CC $FLAGS -o "$tmp/load" "$here/load.c" || fail "cannot build bench/load.c"
+# shellcheck disable=SC2086
+$CC $FLAGS -o "$tmp/echo" "$here/echo.c" || fail "cannot build bench/echo.c"
+maxclients=$(limit MAXCLIENTS)
+maxsess=$(limit MAXSESS)
+if [ -z "$maxclients" ] || [ -z "$maxsess" ]; then
+	fail "MAXCLIENTS or MAXSESS not found in config.h or config.def.h"
+fi
+
+ssock=$tmp/sessiond.sock
+esock=$tmp/echo.sock
+"$daemon" -f -s "$ssock" -t 0 2>"$tmp/sessiond.log" &
+spid=$!
+"$tmp/load" -s "$ssock" -w 10 || fail "sessiond does not accept on $ssock"
+
+# memory first, while the daemon is fresh: idle, full table, all clients
+mem=$("$tmp/load" -s "$ssock" -M "$spid" -C "$maxclients" -k "$maxsess") ||
+	fail "memory measurement failed"
+sessions=$(value sessions "$mem")
+
+# the echo server answers with lines as long as sessiond's
+sizes=$("$tmp/load" -s "$ssock" -P -k "$sessions") ||
+	fail "reply size probe failed"
+setbytes=$(value set_bytes "$sizes")
+updbytes=$(value update_bytes "$sizes")
+listbytes=$(value list_bytes "$sizes")
+"$tmp/echo" -s "$esock" -c 1024 -r "$setbytes" -u "$updbytes" \
+	-l "$listbytes" 2>"$tmp/echo.log" &
+epid=$!
+"$tmp/load" -s "$esock" -w 10 || fail "echo does not accept on $esock"
+
+# run LABEL LOADARGS...: one row, against sessiond then echo
+run() {
+	label=$1
+	shift
+	for server in sessiond echo; do
+		out=$("$tmp/load" -s "$tmp/$server.sock" -l "$label" \
+			-k "$sessions" "$@" 2>"$tmp/load.err") || {
+			cat "$tmp/load.err" >&2
+			fail "$label against $server failed: load -k $sessions $*"
+		}
+		echo "server=$server $out" >>"$tmp/results"
+		printf '.' >&2
+	done
+}
+
+mix=set:1,get:1,hook:1,format:1
+printf 'bench: %s s per run, 28 runs ' "$secs" >&2
+for c in 1 8 50; do
+	for d in 1 16; do
+		run "mix/c$c/d$d" -m "$mix" -c "$c" -d "$d" -t "$secs"
+	done
+done
+for op in set get hook format list; do
+	run "$op/c8/d16" -m "$op" -c 8 -d 16 -t "$secs"
+done
+for m in 1 10 50; do
+	run "fanout/$m" -f "$m" -r "$rate" -t "$secs"
+done
+echo >&2
+kill -0 "$spid" 2>/dev/null || fail "sessiond died during the benchmark"
+
+echo "sessiond $daemon vs bench/echo.c, $(uname -sm)," \
+	"$(getconf _NPROCESSORS_ONLN 2>/dev/null || echo '?') CPUs, $secs s per run"
+echo "mix = $mix; hook = raw hook event + GET (2 lines, 1 timed reply);" \
+	"list = LIST of $sessions sessions"
+echo "fanout/M = M subscribers, 1 publisher at $rate SET/s;" \
+	"req/s = updates delivered/s, latency = publish to receive"
+echo "echo replies: SET ${setbytes} B, update ${updbytes} B," \
+	"LIST ${listbytes} B (sizes taken from sessiond)"
+echo
+table
+
+kb() {
+	case $1 in
+	''|-1) echo "n/a" ;;
+	*) echo "$1 KiB" ;;
+	esac
+}
+echo
+echo "sessiond RSS: idle $(kb "$(value rss_idle_kb "$mem")")," \
+	"full table ($sessions sessions, table full:" \
+	"$(value tablefull "$mem")) $(kb "$(value rss_full_kb "$mem")")," \
+	"$(value clients "$mem") clients (MAXCLIENTS) connected" \
+	"$(kb "$(value rss_clients_kb "$mem")")"
+cp "$daemon" "$tmp/stripped"
+if strip "$tmp/stripped" 2>/dev/null; then
+	echo "sessiond binary: $(wc -c <"$tmp/stripped" | tr -d ' ') bytes" \
+		"stripped ($(wc -c <"$daemon" | tr -d ' ') unstripped)"
+else
+	echo "sessiond binary: $(wc -c <"$daemon" | tr -d ' ') bytes (no strip)"
+fi
