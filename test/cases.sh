@@ -629,3 +629,115 @@ t_usage_statusline() {
 	check usage-reset-format "$(req '{"cmd":"FORMAT","format":"{usage.5h}% {usage.5h.reset}","raw":true}')" "24% 59m"
 	stop
 }
+
+# Claude Code hook payloads, shaped as Claude Code sends them
+hookline() { # event session extra-json-fields
+	printf '{"session_id":"%s","transcript_path":"/home/u/.claude/projects/x/%s.jsonl","cwd":"/home/u/src/api","permission_mode":"default","hook_event_name":"%s"%s}' "$2" "$2" "$1" "$3"
+}
+status_of() {
+	req "{\"cmd\":\"GET\",\"session_id\":\"$1\"}" | sed -n 's/.*"status":"\([a-z]*\)","working_dir".*/\1/p'
+}
+msg_of() {
+	req "{\"cmd\":\"GET\",\"session_id\":\"$1\"}" | sed -n 's/.*"message":"\([^"]*\)".*/\1/p'
+}
+
+# send EVENT SESSION EXTRA: through socat -u as a hook would, else sdc;
+# the reply must be empty
+sendhook() {
+	if command -v socat >/dev/null 2>&1; then
+		out=$(hookline "$1" "$2" "$3" | socat -u - UNIX-CONNECT:"$SOCK" 2>&1)
+		back=$(hookline "$1" "$2" "$3" | socat -t 1 - UNIX-CONNECT:"$SOCK" | wc -c | tr -d ' ')
+	else
+		out=""
+		back=$(hookline "$1" "$2" "$3" | "$SDC" "$SOCK" | wc -c | tr -d ' ')
+	fi
+	[ -z "$out" ] && [ "$back" = 0 ]
+}
+
+t_hooks() {
+	start "$DEF" -t 0
+	S=h1
+	if sendhook SessionStart $S ',"source":"startup","model":"claude-opus-4-5"'; then ok hook-no-reply
+	else bad hook-no-reply "$out / $back bytes back"; fi
+	check hook-sessionstart "$(status_of $S)" attention
+	check hook-cwd "$(req "{\"cmd\":\"GET\",\"session_id\":\"$S\"}" | grep -c '"working_dir":"/home/u/src/api"')" 1
+	sendhook UserPromptSubmit $S ',"prompt":"fix the bug"'
+	check hook-prompt "$(status_of $S)" working
+	big=$(head -c 300000 /dev/zero | tr '\0' a)
+	sendhook PreToolUse $S ",\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"echo $big\",\"description\":\"x\"},\"tool_use_id\":\"t1\""
+	check hook-bash-huge-stays-working "$(status_of $S)" working
+	sendhook PreToolUse $S ',"tool_name":"AskUserQuestion","tool_input":{"questions":[{"question":"Which?","options":[{"label":"a"}]}]},"tool_use_id":"t2"'
+	check hook-askuserquestion "$(status_of $S)" question
+	sendhook PostToolUse $S ",\"tool_name\":\"Write\",\"tool_input\":{\"file_path\":\"/x\",\"content\":\"$big\"},\"tool_response\":{\"success\":true},\"tool_use_id\":\"t3\""
+	check hook-posttooluse-huge "$(status_of $S)" working
+	sendhook PreToolUse $S ',"tool_name":"ExitPlanMode","tool_input":{"plan":"p"}'
+	check hook-exitplanmode "$(status_of $S)" question
+	sendhook PermissionRequest $S ',"tool_name":"Bash","tool_input":{"command":"rm -rf build"}'
+	check hook-permissionrequest "$(status_of $S)" attention
+	sendhook PostToolUseFailure $S ',"tool_name":"Bash","tool_input":{},"error":"exit 1","is_interrupt":false'
+	check hook-posttoolusefailure "$(status_of $S)" working
+	sendhook Notification $S ',"message":"Claude needs your permission to use Bash","notification_type":"permission_prompt"'
+	check hook-notification-permission "$(status_of $S) $(msg_of $S)" "attention Claude needs your permission to use Bash"
+	sendhook UserPromptSubmit $S ',"prompt":"go"'
+	check hook-working-clears-message "$(msg_of $S)" ""
+	sendhook Notification $S ',"message":"Claude is waiting for your input","notification_type":"idle_prompt"'
+	check hook-notification-idle "$(status_of $S) $(msg_of $S)" "attention Claude is waiting for your input"
+	sendhook Notification $S ',"message":"Answer the form","notification_type":"elicitation_dialog"'
+	check hook-notification-elicitation "$(status_of $S)" question
+	sendhook Notification $S ',"message":"Logged in","notification_type":"auth_success"'
+	check hook-notification-other-unmapped "$(status_of $S)" question
+	sendhook SubagentStop $S ',"agent_id":"a1","agent_type":"Explore","stop_hook_active":false'
+	check hook-subagent-ignored "$(status_of $S)" question
+	sendhook Stop $S ',"agent_id":"a1","agent_type":"Explore","stop_hook_active":false'
+	check hook-subagent-stop-ignored "$(status_of $S)" question
+	sendhook Stop $S ',"stop_hook_active":false,"last_assistant_message":"Done.\nAll tests pass."'
+	check hook-stop "$(status_of $S)" attention
+	sendhook StopFailure $S ',"error":"rate_limit"'
+	check hook-stopfailure "$(status_of $S) $(msg_of $S)" "attention rate_limit"
+	sendhook SessionStart $S ',"source":"compact"'
+	check hook-compact-activity-only "$(status_of $S)" attention
+	req "{\"cmd\":\"SET\",\"session_id\":\"$S\",\"status\":\"attention\",\"priority\":9}" >/dev/null
+	sendhook UserPromptSubmit $S ',"prompt":"x"'
+	check hook-keeps-priority "$(req "{\"cmd\":\"GET\",\"session_id\":\"$S\"}" | grep -c '"priority":9,')" 1
+	sendhook SessionEnd $S ',"reason":"prompt_input_exit"'
+	check hook-sessionend "$(status_of $S)" closed
+	sendhook SessionEnd never ',"reason":"clear"'
+	check hook-sessionend-unknown-ignored "$(req '{"cmd":"GET","session_id":"never"}')" \
+		'{"version":1,"ok":false,"error":"session not found: never"}'
+	# a payload over LINEMAX still maps from its leading fields
+	huge=$(head -c 200000 /dev/zero | tr '\0' b)
+	sendhook PreToolUse h2 ",\"tool_name\":\"AskUserQuestion\",\"tool_input\":{\"questions\":\"$huge\"}"
+	check hook-overlong-mapped "$(status_of h2)" question
+	# version strings and odd fields never make a hook an error
+	printf '{"session_id":"h3","hook_event_name":"UserPromptSubmit","version":"2.1.90","cwd":"/w","prompt":"\\u00e9","x":[1,{"y":null}]}' | "$SDC" "$SOCK" > "$T/h3"
+	check hook-odd-fields "$(wc -c < "$T/h3" | tr -d ' ') $(status_of h3)" "0 working"
+	printf '{"hook_event_name":"Stop","cwd":"/w"}\n' | "$SDC" "$SOCK" > "$T/h4"
+	check hook-no-session-id "$(wc -c < "$T/h4" | tr -d ' ') $(grep -c 'without session_id' "$LOG")" "0 1"
+	stop
+}
+
+t_statusline() {
+	start "$DEF" -t 0
+	req '{"cmd":"SET","session_id":"w1","status":"working","working_dir":"/src/web"}' \
+	    '{"cmd":"SET","session_id":"a1","status":"attention","working_dir":"/src/api"}' \
+	    '{"cmd":"SET","session_id":"a2","status":"attention","working_dir":"/src/cli"}' >/dev/null
+	payload='{"session_id":"w1","transcript_path":"/t.jsonl","cwd":"/src/web","model":{"id":"claude-opus-4-5","display_name":"Opus"},"workspace":{"current_dir":"/src/web","project_dir":"/src/web"},"version":"2.1.90","output_style":{"name":"default"},"cost":{"total_cost_usd":0.01},"context_window":{"used_percentage":12}}'
+	check statusline-text "$(printf '%s' "$payload" | "$SDC" "$SOCK")" "working | 2 waiting: api"
+	old='{"session_id":"a2","hook_event_name":"Status","cwd":"/src/cli","model":{"id":"m"}}'
+	check statusline-old-status-event "$(printf '%s\n' "$old" | "$SDC" "$SOCK")" "attention | 2 waiting: api"
+	check statusline-no-state-change "$(status_of w1)" working
+	check statusline-unknown-session "$(printf '{"session_id":"zz","cwd":"/"}\n' | "$SDC" "$SOCK")" " | 2 waiting: api"
+	expect format-counts '{"cmd":"FORMAT","format":"{?A{attention} }{?Q{question} }{?W{working}} of {active}/{sessions}","raw":true}' \
+		"A2 W1 of 3/3"
+	expect format-json '{"cmd":"FORMAT","format":"{{\"text\":\"{top.dir|json}\",\"class\":\"{top.status}\"}}","raw":true}' \
+		'{"text":"api","class":"attention"}'
+	expect format-data '{"cmd":"FORMAT","format":"{top.id} {self.status}","session_id":"w1"}' \
+		"$OK\"a1 working\"}"
+	expect format-missing '{"cmd":"FORMAT","format":"[{nope}{self.dir}{usage.5h}]"}' "$OK\"[]\"}"
+	expect format-unterminated '{"cmd":"FORMAT","format":"x {top.dir","raw":true}' "x {top.dir"
+	req '{"cmd":"SET","session_id":"a1","status":"attention","working_dir":"/src/x\u001b]0;evil\u0007"}' >/dev/null
+	expect format-no-control-chars '{"cmd":"FORMAT","format":"{self.dir}","session_id":"a1","raw":true}' "x?]0;evil?"
+	req '{"cmd":"SET","session_id":"a1","status":"attention","priority":5}' >/dev/null
+	expect format-priority-ranks '{"cmd":"FORMAT","format":"{top.id}","raw":true}' "a1"
+	stop
+}
