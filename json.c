@@ -96,6 +96,12 @@ str(struct scan *sc)
 	int k, len;
 
 	for (sc->i++; sc->i < sc->n; ) {
+		/* the common bytes first */
+		while (sc->i < sc->n && p[sc->i] >= 0x20 && p[sc->i] < 0x80 &&
+		       p[sc->i] != '"' && p[sc->i] != '\\')
+			sc->i++;
+		if (sc->i >= sc->n)
+			break;
 		if (p[sc->i] == '"') {
 			sc->i++;
 			return 0;
@@ -354,6 +360,11 @@ decode(const char *s, size_t n, char *out, size_t outsize, int cut)
 	int k;
 	char c;
 
+	if (n < outsize && !memchr(s, '\\', n)) { /* nothing to decode */
+		memcpy(out, s, n);
+		out[n] = '\0';
+		return (long)n;
+	}
 	for (i = 0; i < n; ) {
 		if (s[i] != '\\') {
 			if (o + 1 >= outsize)
@@ -546,15 +557,31 @@ jw_str(struct jw *w, const char *s, size_t n)
 	jw_mem(w, "\"", 1);
 }
 
+/* Two digits a step: numbers are most of a snapshot's bytes. */
 void
 jw_u64(struct jw *w, unsigned long long v)
 {
+	static const char pairs[] =
+		"00010203040506070809101112131415161718192021222324"
+		"25262728293031323334353637383940414243444546474849"
+		"50515253545556575859606162636465666768697071727374"
+		"75767778798081828384858687888990919293949596979899";
 	char buf[24];
 	int i = sizeof(buf);
+	unsigned k;
 
-	do
-		buf[--i] = (char)('0' + v % 10);
-	while (v /= 10);
+	while (v >= 100) {
+		k = (unsigned)(v % 100) * 2;
+		v /= 100;
+		buf[--i] = pairs[k + 1];
+		buf[--i] = pairs[k];
+	}
+	if (v >= 10) {
+		buf[--i] = pairs[v * 2 + 1];
+		buf[--i] = pairs[v * 2];
+	} else {
+		buf[--i] = (char)('0' + v);
+	}
 	jw_mem(w, buf + i, sizeof(buf) - (size_t)i);
 }
 

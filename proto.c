@@ -69,7 +69,10 @@ static void record(struct jw *w, const struct proto_env *env,
                    const struct session *s);
 static void save(const struct proto_env *env, const struct session *s);
 static void note_removed(const char *id);
-static void note_update(const struct proto_env *env, const struct session *s);
+static void note_update(const struct proto_env *env, const struct session *s,
+                        const char *snap, size_t len);
+static void replysnap(struct jw *w, const struct proto_env *env,
+                      const struct session *s, size_t *at);
 static void okbegin(struct jw *w);
 static int parsestatus(const char *name);
 static void ratelimits(const struct proto_env *env, struct req *r);
@@ -106,6 +109,8 @@ static char replybuf[REPLYMAX];      /* the reply of the current line */
 static char notebuf[3 * NOTEMAX + USAGELINEMAX];
 static struct jw notes;              /* notifications of the current line */
 static char jbuf[JOURNALBUF];
+static int journaling;               /* records are wanted: -S is set */
+static int listening;                /* notifications are wanted */
 static struct jw jnl;                /* journal records not yet written */
 static char errbuf[ESCMAX(DIRMAX) + 256];  /* an error reply */
 static char why[IDMAX + 128];        /* what getstr() found wrong */
@@ -168,7 +173,7 @@ error(struct proto_out *o, const char *fmt, const char *arg)
 	const char *pct = strstr(fmt, "%s");
 
 	jw_init(&w, errbuf, sizeof(errbuf));
-	jw_raw(&w, "{\"version\":1,\"ok\":false,\"error\":\"");
+	jw_lit(&w, "{\"version\":1,\"ok\":false,\"error\":\"");
 	if (pct) {
 		jw_esc(&w, fmt, (size_t)(pct - fmt));
 		jw_esc(&w, arg, strlen(arg));
@@ -176,10 +181,10 @@ error(struct proto_out *o, const char *fmt, const char *arg)
 	} else {
 		jw_esc(&w, fmt, strlen(fmt));
 	}
-	jw_raw(&w, "\"}\n");
+	jw_lit(&w, "\"}\n");
 	if (w.full) { /* cannot happen with errbuf's size; stay valid */
 		jw_init(&w, errbuf, sizeof(errbuf));
-		jw_raw(&w, "{\"version\":1,\"ok\":false,\"error\":\"error\"}\n");
+		jw_lit(&w, "{\"version\":1,\"ok\":false,\"error\":\"error\"}\n");
 	}
 	o->reply = errbuf;
 	o->replylen = w.len;
@@ -192,7 +197,7 @@ field(struct req *r, const char *key)
 	int i;
 
 	for (i = 0; i < r->nf; i++)
-		if (!strcmp(r->f[i].key, key))
+		if (r->f[i].key[0] == key[0] && !strcmp(r->f[i].key, key))
 			return &r->f[i];
 	return NULL;
 }
@@ -298,7 +303,7 @@ static void
 okbegin(struct jw *w)
 {
 	jw_init(w, replybuf, sizeof(replybuf));
-	jw_raw(w, "{\"version\":1,\"ok\":true,\"data\":");
+	jw_lit(w, "{\"version\":1,\"ok\":true,\"data\":");
 }
 
 static void
@@ -306,56 +311,76 @@ snapshot(struct jw *w, const struct proto_env *env, const struct session *s)
 {
 	int i;
 
-	jw_raw(w, "{\"session_id\":");
+	jw_lit(w, "{\"session_id\":");
 	jw_str(w, s->id, strlen(s->id));
-	jw_raw(w, ",\"agent_type\":");
+	jw_lit(w, ",\"agent_type\":");
 	jw_str(w, s->agent, strlen(s->agent));
-	jw_raw(w, ",\"status\":\"");
+	jw_lit(w, ",\"status\":\"");
 	jw_raw(w, statusnames[s->status]);
-	jw_raw(w, "\",\"working_dir\":");
+	jw_lit(w, "\",\"working_dir\":");
 	if (s->hasdir)
 		jw_str(w, s->dir, strlen(s->dir));
 	else
-		jw_raw(w, "null");
-	jw_raw(w, ",\"elapsed_seconds\":");
+		jw_lit(w, "null");
+	jw_lit(w, ",\"elapsed_seconds\":");
 	jw_i64(w, (env->mono - s->since) / 1000);
-	jw_raw(w, ",\"idle_seconds\":");
+	jw_lit(w, ",\"idle_seconds\":");
 	jw_i64(w, (env->mono - s->active) / 1000);
-	jw_raw(w, ",\"history\":[");
+	jw_lit(w, ",\"history\":[");
 	for (i = 0; i < s->nhist; i++) {
 		jw_raw(w, i ? ",{\"status\":\"" : "{\"status\":\"");
 		jw_raw(w, statusnames[s->hist[i].status]);
-		jw_raw(w, "\",\"at_secs\":");
+		jw_lit(w, "\",\"at_secs\":");
 		jw_i64(w, s->hist[i].at);
-		jw_raw(w, "}");
+		jw_lit(w, "}");
 	}
-	jw_raw(w, "],\"closed\":");
+	jw_lit(w, "],\"closed\":");
 	jw_raw(w, s->status == ST_CLOSED ? "true" : "false");
-	jw_raw(w, ",\"priority\":");
+	jw_lit(w, ",\"priority\":");
 	jw_u64(w, s->priority);
-	jw_raw(w, ",\"inactive\":");
+	jw_lit(w, ",\"inactive\":");
 	jw_raw(w, inactive(env, s) ? "true" : "false");
 	if (s->hasmsg) {
-		jw_raw(w, ",\"message\":");
+		jw_lit(w, ",\"message\":");
 		jw_str(w, s->msg, strlen(s->msg));
 	}
-	jw_raw(w, "}");
+	jw_lit(w, "}");
 }
 
+/* An update; snap, when given, is the session's snapshot rendered already. */
 static void
-note_update(const struct proto_env *env, const struct session *s)
+note_update(const struct proto_env *env, const struct session *s,
+            const char *snap, size_t len)
 {
-	jw_raw(&notes, "{\"version\":1,\"type\":\"update\",\"session\":");
-	snapshot(&notes, env, s);
-	jw_raw(&notes, "}\n");
+	if (!listening)
+		return;
+	jw_lit(&notes, "{\"version\":1,\"type\":\"update\",\"session\":");
+	if (snap)
+		jw_mem(&notes, snap, len);
+	else
+		snapshot(&notes, env, s);
+	jw_lit(&notes, "}\n");
+}
+
+/* A reply whose data is the session's snapshot; *at: where that starts. */
+static void
+replysnap(struct jw *w, const struct proto_env *env, const struct session *s,
+          size_t *at)
+{
+	okbegin(w);
+	*at = w->len;
+	snapshot(w, env, s);
+	jw_lit(w, "}\n");
 }
 
 static void
 note_removed(const char *id)
 {
-	jw_raw(&notes, "{\"version\":1,\"type\":\"removed\",\"session_id\":");
+	if (!listening)
+		return;
+	jw_lit(&notes, "{\"version\":1,\"type\":\"removed\",\"session_id\":");
 	jw_str(&notes, id, strlen(id));
-	jw_raw(&notes, "}\n");
+	jw_lit(&notes, "}\n");
 }
 
 /* A session leaves the table: subscribers and the journal are told. */
@@ -363,9 +388,11 @@ static void
 drop(struct session *s)
 {
 	note_removed(s->id);
-	jw_raw(&jnl, "{\"deleted\":");
-	jw_str(&jnl, s->id, strlen(s->id));
-	jw_raw(&jnl, "}\n");
+	if (journaling) {
+		jw_lit(&jnl, "{\"deleted\":");
+		jw_str(&jnl, s->id, strlen(s->id));
+		jw_lit(&jnl, "}\n");
+	}
 	store_delete(s);
 }
 
@@ -403,44 +430,45 @@ record(struct jw *w, const struct proto_env *env, const struct session *s)
 {
 	int i;
 
-	jw_raw(w, "{\"session_id\":");
+	jw_lit(w, "{\"session_id\":");
 	jw_str(w, s->id, strlen(s->id));
-	jw_raw(w, ",\"agent_type\":");
+	jw_lit(w, ",\"agent_type\":");
 	jw_str(w, s->agent, strlen(s->agent));
-	jw_raw(w, ",\"status\":\"");
+	jw_lit(w, ",\"status\":\"");
 	jw_raw(w, statusnames[s->status]);
-	jw_raw(w, "\",\"working_dir\":");
+	jw_lit(w, "\",\"working_dir\":");
 	if (s->hasdir)
 		jw_str(w, s->dir, strlen(s->dir));
 	else
-		jw_raw(w, "null");
-	jw_raw(w, ",\"priority\":");
+		jw_lit(w, "null");
+	jw_lit(w, ",\"priority\":");
 	jw_u64(w, s->priority);
 	if (s->hasmsg) {
-		jw_raw(w, ",\"message\":");
+		jw_lit(w, ",\"message\":");
 		jw_str(w, s->msg, strlen(s->msg));
 	}
-	jw_raw(w, ",\"since_ms\":");
+	jw_lit(w, ",\"since_ms\":");
 	jw_i64(w, env->wallms - (env->mono - s->since));
-	jw_raw(w, ",\"active_ms\":");
+	jw_lit(w, ",\"active_ms\":");
 	jw_i64(w, env->wallms - (env->mono - s->active));
-	jw_raw(w, ",\"closeseq\":");
+	jw_lit(w, ",\"closeseq\":");
 	jw_u64(w, s->closeseq);
-	jw_raw(w, ",\"history\":[");
+	jw_lit(w, ",\"history\":[");
 	for (i = 0; i < s->nhist; i++) {
 		jw_raw(w, i ? ",{\"status\":\"" : "{\"status\":\"");
 		jw_raw(w, statusnames[s->hist[i].status]);
-		jw_raw(w, "\",\"at_secs\":");
+		jw_lit(w, "\",\"at_secs\":");
 		jw_i64(w, s->hist[i].at);
-		jw_raw(w, "}");
+		jw_lit(w, "}");
 	}
-	jw_raw(w, "]}\n");
+	jw_lit(w, "]}\n");
 }
 
 static void
 save(const struct proto_env *env, const struct session *s)
 {
-	record(&jnl, env, s);
+	if (journaling)
+		record(&jnl, env, s);
 }
 
 /* Keeps at most MSGMAX bytes of text, cut at a UTF-8 character boundary. */
@@ -468,6 +496,7 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 	int st, present, hasdir, hasagent, created = 0, changed;
 	char agent[AGENTMAX + 1];
 	struct jw w;
+	size_t at;
 
 	if (getid(r, idbuf) < 0)
 		return error(o, why, NULL);
@@ -513,11 +542,9 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 		memcpy(s->dir, strbuf, strlen(strbuf) + 1);
 		s->hasdir = 1;
 	}
-	okbegin(&w);
-	snapshot(&w, env, s);
-	jw_raw(&w, "}\n");
+	replysnap(&w, env, s, &at);
 	if (changed)
-		note_update(env, s);
+		note_update(env, s, w.buf + at, w.len - at - 2);
 	save(env, s);
 	if (st == ST_CLOSED)
 		closed(s);
@@ -536,7 +563,7 @@ cmd_get(const struct proto_env *env, struct proto_out *o, struct req *r)
 		return error(o, "session not found: %s", idbuf);
 	okbegin(&w);
 	snapshot(&w, env, s);
-	jw_raw(&w, "}\n");
+	jw_lit(&w, "}\n");
 	return finish(o, &w);
 }
 
@@ -549,13 +576,13 @@ cmd_list(const struct proto_env *env, struct proto_out *o, struct req *r)
 
 	(void)r;
 	okbegin(&w);
-	jw_raw(&w, "[");
+	jw_lit(&w, "[");
 	while ((s = store_next(&pos))) {
 		if (n++)
-			jw_raw(&w, ",");
+			jw_lit(&w, ",");
 		snapshot(&w, env, s);
 	}
-	jw_raw(&w, "]}\n");
+	jw_lit(&w, "]}\n");
 	return finish(o, &w);
 }
 
@@ -564,20 +591,21 @@ cmd_rm(const struct proto_env *env, struct proto_out *o, struct req *r)
 {
 	struct session *s;
 	struct jw w;
+	size_t at;
 
 	if (getid(r, idbuf) < 0)
 		return error(o, why, NULL);
 	if (!(s = store_find(idbuf)))
 		return error(o, "session not found: %s", idbuf);
-	if (s->status != ST_CLOSED) {
-		store_setstatus(s, ST_CLOSED, env->mono, env->wall);
-		note_update(env, s);
-		save(env, s);
-		closed(s);
+	if (s->status == ST_CLOSED) {
+		replysnap(&w, env, s, &at);
+		return finish(o, &w);
 	}
-	okbegin(&w);
-	snapshot(&w, env, s);
-	jw_raw(&w, "}\n");
+	store_setstatus(s, ST_CLOSED, env->mono, env->wall);
+	replysnap(&w, env, s, &at);
+	note_update(env, s, w.buf + at, w.len - at - 2);
+	save(env, s);
+	closed(s);
 	return finish(o, &w);
 }
 
@@ -593,7 +621,7 @@ cmd_delete(const struct proto_env *env, struct proto_out *o, struct req *r)
 		return error(o, "session not found: %s", idbuf);
 	okbegin(&w);
 	snapshot(&w, env, s);
-	jw_raw(&w, "}\n");
+	jw_lit(&w, "}\n");
 	drop(s);
 	return finish(o, &w);
 }
@@ -620,11 +648,11 @@ cmd_reopen(const struct proto_env *env, struct proto_out *o, struct req *r)
 		return error(o, "WORKING_DIR_MISSING Working directory no longer "
 		             "exists: %s", s->dir);
 	store_setstatus(s, ST_ATTENTION, env->mono, env->wall);
-	note_update(env, s);
+	note_update(env, s, NULL, 0);
 	save(env, s);
 	okbegin(&w);
 	snapshot(&w, env, s);
-	jw_raw(&w, "}\n");
+	jw_lit(&w, "}\n");
 	return finish(o, &w);
 }
 
@@ -638,16 +666,16 @@ cmd_sub(const struct proto_env *env, struct proto_out *o, struct req *r)
 	if (getbool(r, "snapshot", &snap) < 0)
 		return error(o, "field snapshot must be a boolean", NULL);
 	okbegin(&w);
-	jw_raw(&w, "\"subscribed\"}\n");
+	jw_lit(&w, "\"subscribed\"}\n");
 	if (usagelen) {
-		jw_raw(&w, "{\"version\":1,\"type\":\"usage\",\"usage\":");
+		jw_lit(&w, "{\"version\":1,\"type\":\"usage\",\"usage\":");
 		usageobj(&w);
-		jw_raw(&w, "}\n");
+		jw_lit(&w, "}\n");
 	}
 	while (snap && (s = store_next(&pos))) {
-		jw_raw(&w, "{\"version\":1,\"type\":\"update\",\"session\":");
+		jw_lit(&w, "{\"version\":1,\"type\":\"update\",\"session\":");
 		snapshot(&w, env, s);
-		jw_raw(&w, "}\n");
+		jw_lit(&w, "}\n");
 	}
 	if (finish(o, &w) == PROTO_AGAIN)
 		return PROTO_AGAIN;
@@ -665,19 +693,19 @@ cmd_status(const struct proto_env *env, struct proto_out *o, struct req *r)
 	(void)r;
 	snprintf(mb, sizeof(mb), "%.1f", kb < 0 ? 0.0 : kb / 1024.0);
 	okbegin(&w);
-	jw_raw(&w, "{\"uptime_seconds\":");
+	jw_lit(&w, "{\"uptime_seconds\":");
 	jw_i64(&w, (env->mono - env->started) / 1000);
-	jw_raw(&w, ",\"sessions\":{\"active\":");
+	jw_lit(&w, ",\"sessions\":{\"active\":");
 	jw_i64(&w, store_count() - store_nclosed());
-	jw_raw(&w, ",\"closed\":");
+	jw_lit(&w, ",\"closed\":");
 	jw_i64(&w, store_nclosed());
-	jw_raw(&w, "},\"connections\":");
+	jw_lit(&w, "},\"connections\":");
 	jw_i64(&w, env->connections);
-	jw_raw(&w, ",\"memory_mb\":");
+	jw_lit(&w, ",\"memory_mb\":");
 	jw_raw(&w, mb);
-	jw_raw(&w, ",\"socket_path\":");
+	jw_lit(&w, ",\"socket_path\":");
 	jw_str(&w, env->sockpath, strlen(env->sockpath));
-	jw_raw(&w, "}}\n");
+	jw_lit(&w, "}}\n");
 	return finish(o, &w);
 }
 
@@ -690,33 +718,33 @@ cmd_dump(const struct proto_env *env, struct proto_out *o, struct req *r)
 
 	(void)r;
 	okbegin(&w);
-	jw_raw(&w, "{\"uptime_seconds\":");
+	jw_lit(&w, "{\"uptime_seconds\":");
 	jw_i64(&w, (env->mono - env->started) / 1000);
-	jw_raw(&w, ",\"socket_path\":");
+	jw_lit(&w, ",\"socket_path\":");
 	jw_str(&w, env->sockpath, strlen(env->sockpath));
-	jw_raw(&w, ",\"sessions\":[");
+	jw_lit(&w, ",\"sessions\":[");
 	while ((s = store_next(&pos))) {
 		jw_raw(&w, n++ ? ",{\"session_id\":" : "{\"session_id\":");
 		jw_str(&w, s->id, strlen(s->id));
-		jw_raw(&w, ",\"status\":\"");
+		jw_lit(&w, ",\"status\":\"");
 		jw_raw(&w, statusnames[s->status]);
-		jw_raw(&w, "\",\"working_dir\":");
+		jw_lit(&w, "\",\"working_dir\":");
 		if (s->hasdir)
 			jw_str(&w, s->dir, strlen(s->dir));
 		else
-			jw_raw(&w, "null");
-		jw_raw(&w, ",\"elapsed_seconds\":");
+			jw_lit(&w, "null");
+		jw_lit(&w, ",\"elapsed_seconds\":");
 		jw_i64(&w, (env->mono - s->since) / 1000);
-		jw_raw(&w, ",\"closed\":");
+		jw_lit(&w, ",\"closed\":");
 		jw_raw(&w, s->status == ST_CLOSED ? "true}" : "false}");
 	}
-	jw_raw(&w, "],\"session_counts\":{\"active\":");
+	jw_lit(&w, "],\"session_counts\":{\"active\":");
 	jw_i64(&w, store_count() - store_nclosed());
-	jw_raw(&w, ",\"closed\":");
+	jw_lit(&w, ",\"closed\":");
 	jw_i64(&w, store_nclosed());
-	jw_raw(&w, "},\"connections\":");
+	jw_lit(&w, "},\"connections\":");
 	jw_i64(&w, env->connections);
-	jw_raw(&w, "}}\n");
+	jw_lit(&w, "}}\n");
 	return finish(o, &w);
 }
 
@@ -736,10 +764,10 @@ cmd_stop(const struct proto_env *env, struct proto_out *o, struct req *r)
 		jw_raw(&w, "{\"stop_status\":\"confirm_required\","
 		       "\"active_count\":");
 		jw_i64(&w, active);
-		jw_raw(&w, "}}\n");
+		jw_lit(&w, "}}\n");
 		return finish(o, &w);
 	}
-	jw_raw(&w, "{\"stop_status\":\"ok\"}}\n");
+	jw_lit(&w, "{\"stop_status\":\"ok\"}}\n");
 	o->stop = 1;
 	return finish(o, &w);
 }
@@ -756,19 +784,19 @@ cmd_usage(const struct proto_env *env, struct proto_out *o, struct req *r)
 	(void)env;
 	(void)r;
 	okbegin(&w);
-	jw_raw(&w, "{\"state\":\"");
+	jw_lit(&w, "{\"state\":\"");
 	jw_raw(&w, states[usagestate]);
-	jw_raw(&w, "\",\"fetched_at\":");
+	jw_lit(&w, "\",\"fetched_at\":");
 	if (usagelen)
 		jw_i64(&w, usageat);
 	else
-		jw_raw(&w, "null");
-	jw_raw(&w, ",\"usage\":");
+		jw_lit(&w, "null");
+	jw_lit(&w, ",\"usage\":");
 	if (usagelen)
 		usageobj(&w);
 	else
-		jw_raw(&w, "null");
-	jw_raw(&w, "}}\n");
+		jw_lit(&w, "null");
+	jw_lit(&w, "}}\n");
 	return finish(o, &w);
 }
 
@@ -1023,11 +1051,11 @@ cmd_format(const struct proto_env *env, struct proto_out *o, struct req *r)
 			if (text[present] == '\n' || text[present] == '\r')
 				text[present] = ' ';
 		jw_mem(&w, text, tw.len);
-		jw_raw(&w, "\n");
+		jw_lit(&w, "\n");
 	} else {
 		okbegin(&w);
 		jw_str(&w, text, tw.len);
-		jw_raw(&w, "}\n");
+		jw_lit(&w, "}\n");
 	}
 	return finish(o, &w);
 }
@@ -1053,7 +1081,7 @@ statusline(const struct proto_env *env, struct proto_out *o, struct req *r)
 			text[i] = ' ';
 	jw_init(&w, replybuf, sizeof(replybuf));
 	jw_mem(&w, text, tw.len);
-	jw_raw(&w, "\n");
+	jw_lit(&w, "\n");
 	return finish(o, &w);
 }
 
@@ -1128,7 +1156,7 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	    json_strcut(r->line + mf->off, mf->len, msg, sizeof(msg)) > 0)
 		setmsg(s, msg);
 	if (created || changed)
-		note_update(env, s);
+		note_update(env, s, NULL, 0);
 	save(env, s);
 	if (rule->status == ST_CLOSED)
 		closed(s);
@@ -1189,7 +1217,7 @@ writeiso(struct jw *w, long long t)
 
 	if (!gmtime_r(&tt, &tm) ||
 	    !strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm)) {
-		jw_raw(w, "null");
+		jw_lit(w, "null");
 		return;
 	}
 	jw_str(w, buf, strlen(buf));
@@ -1200,9 +1228,9 @@ static void
 usageobj(struct jw *w)
 {
 	jw_mem(w, usage, usagelen - 1);
-	jw_raw(w, ",\"fetched_at\":");
+	jw_lit(w, ",\"fetched_at\":");
 	jw_i64(w, usageat);
-	jw_raw(w, "}");
+	jw_lit(w, "}");
 }
 
 /* Replaces the usage object and tells the subscribers. */
@@ -1213,9 +1241,9 @@ setusage(const struct proto_env *env, const char *obj, size_t len)
 	usagelen = len;
 	usageat = env->wall;
 	usagestate = USAGE_OK;
-	jw_raw(&notes, "{\"version\":1,\"type\":\"usage\",\"usage\":");
+	jw_lit(&notes, "{\"version\":1,\"type\":\"usage\",\"usage\":");
 	usageobj(&notes);
-	jw_raw(&notes, "}\n");
+	jw_lit(&notes, "}\n");
 }
 
 /*
@@ -1243,7 +1271,7 @@ ratelimits(const struct proto_env *env, struct req *r)
 	if (json_scan(base, rl->len, win, FIELDMAX, &nw) != JE_OK)
 		return;
 	jw_init(&w, obj, sizeof(obj));
-	jw_raw(&w, "{");
+	jw_lit(&w, "{");
 	for (i = 0; i < (int)LEN(windows); i++) {
 		for (k = 0; k < nw; k++)
 			if (!strcmp(win[k].key, windows[i][0]) &&
@@ -1268,19 +1296,19 @@ ratelimits(const struct proto_env *env, struct req *r)
 			continue;
 		jw_raw(&w, got++ ? ",\"" : "\"");
 		jw_raw(&w, windows[i][1]);
-		jw_raw(&w, "\":{\"utilization\":");
+		jw_lit(&w, "\":{\"utilization\":");
 		snprintf(num, sizeof(num), "%.2f", pct);
 		jw_raw(&w, num);
-		jw_raw(&w, ",\"resets_at\":");
+		jw_lit(&w, ",\"resets_at\":");
 		if (reset)
 			writeiso(&w, (long long)reset);
 		else
-			jw_raw(&w, "null");
-		jw_raw(&w, "}");
+			jw_lit(&w, "null");
+		jw_lit(&w, "}");
 	}
 	if (!got)
 		return;
-	jw_raw(&w, ",\"source\":\"statusline\"}");
+	jw_lit(&w, ",\"source\":\"statusline\"}");
 	if (w.full)
 		return;
 	/* unchanged data only refreshes its age */
@@ -1309,6 +1337,7 @@ proto_usage(const struct proto_env *env, struct proto_out *o,
 	o->reply = NULL;
 	o->replylen = 0;
 	jw_init(&notes, notebuf, sizeof(notebuf));
+	listening = 1;
 	if (!err) {
 		while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ' ||
 		       text[len - 1] == '\r' || text[len - 1] == '\t'))
@@ -1318,14 +1347,14 @@ proto_usage(const struct proto_env *env, struct proto_out *o,
 	}
 	if (!err) {
 		jw_init(&w, obj, sizeof(obj));
-		jw_raw(&w, "{");
+		jw_lit(&w, "{");
 		for (i = 0; i < nf; i++) {
 			if (!f[i].key[0] || !strcmp(f[i].key, "source"))
 				continue;
 			if (w.len > 1)
-				jw_raw(&w, ",");
+				jw_lit(&w, ",");
 			jw_str(&w, f[i].key, strlen(f[i].key));
-			jw_raw(&w, ":");
+			jw_lit(&w, ":");
 			if (f[i].type == J_STRING)
 				jw_mem(&w, text + f[i].off - 1, f[i].len + 2);
 			else
@@ -1342,9 +1371,9 @@ proto_usage(const struct proto_env *env, struct proto_out *o,
 		fprintf(stderr, "sessiond: %s\n", err);
 		if (usagestate == USAGE_OK || usagestate == USAGE_NEVER)
 			usagestate = USAGE_UNAVAILABLE;
-		jw_raw(&notes, "{\"version\":1,\"type\":\"warn\",\"message\":");
+		jw_lit(&notes, "{\"version\":1,\"type\":\"warn\",\"message\":");
 		jw_str(&notes, err, strlen(err));
-		jw_raw(&notes, "}\n");
+		jw_lit(&notes, "}\n");
 	}
 	o->note = notebuf;
 	o->notelen = notes.full ? 0 : notes.len;
@@ -1549,9 +1578,9 @@ void
 proto_warn(struct proto_out *o, const char *msg)
 {
 	jw_init(&notes, notebuf, sizeof(notebuf));
-	jw_raw(&notes, "{\"version\":1,\"type\":\"warn\",\"message\":");
+	jw_lit(&notes, "{\"version\":1,\"type\":\"warn\",\"message\":");
 	jw_str(&notes, msg, strlen(msg));
-	jw_raw(&notes, "}\n");
+	jw_lit(&notes, "}\n");
 	o->reply = NULL;
 	o->replylen = 0;
 	o->note = notebuf;
@@ -1559,8 +1588,9 @@ proto_warn(struct proto_out *o, const char *msg)
 }
 
 void
-proto_init(void)
+proto_init(int journal)
 {
+	journaling = journal;
 	jw_init(&jnl, jbuf, sizeof(jbuf));
 	store_init();
 	usagestate = USAGE_NEVER;
@@ -1635,6 +1665,7 @@ proto_line(const struct proto_env *env, struct proto_out *o,
 	if (o->room < ONEREPLYMAX)
 		return again(o, ONEREPLYMAX);
 	jw_init(&notes, notebuf, sizeof(notebuf));
+	listening = env->subscribers > 0;
 	r.line = line;
 	err = json_scan(line, len, r.f, FIELDMAX, &r.nf);
 	if (err != JE_OK)
@@ -1660,6 +1691,7 @@ proto_toolong(const struct proto_env *env, struct proto_out *o,
 	if (o->room < ONEREPLYMAX)
 		return again(o, ONEREPLYMAX);
 	jw_init(&notes, notebuf, sizeof(notebuf));
+	listening = env->subscribers > 0;
 	r.line = prefix;
 	err = json_scan(prefix, len, r.f, FIELDMAX, &r.nf);
 	if (err != JE_PART || field(&r, "cmd") || !field(&r, "hook_event_name") ||

@@ -513,6 +513,7 @@ envnow(struct proto_env *env)
 	env->wall = ts.tv_sec;
 	env->started = started;
 	env->connections = nlive;
+	env->subscribers = nsubs;
 	env->sockpath = path;
 	env->memkb = memkb;
 }
@@ -1414,7 +1415,7 @@ main(int argc, char *argv[])
 	setup();
 	for (i = 0; i < MAXCLIENTS; i++)
 		clients[i].fd = -1;
-	proto_init();
+	proto_init(statefile[0] != '\0');
 	started = monotonic();
 	load();
 	compact();

@@ -58,6 +58,7 @@ int json_num(const char *s, size_t n, double *v);
 void jw_init(struct jw *w, char *buf, size_t cap);
 void jw_mem(struct jw *w, const char *s, size_t n);
 void jw_raw(struct jw *w, const char *s);
+#define jw_lit(w, lit) jw_mem((w), (lit), sizeof(lit) - 1)
 void jw_str(struct jw *w, const char *s, size_t n);
 void jw_esc(struct jw *w, const char *s, size_t n);
 void jw_u64(struct jw *w, unsigned long long v);
@@ -109,6 +110,7 @@ struct proto_env {
 	long long wallms;     /* now, wall-clock ms */
 	long long started;    /* monotonic ms at start-up */
 	int connections;
+	int subscribers;      /* 0: notifications need not be rendered */
 	const char *sockpath;
 	long (*memkb)(void);  /* resident memory in KiB, or -1 */
 };
@@ -127,7 +129,7 @@ struct proto_out {
 
 enum { PROTO_DONE, PROTO_AGAIN };
 
-void proto_init(void);
+void proto_init(int journaling);
 int proto_line(const struct proto_env *env, struct proto_out *o,
                const char *line, size_t len);
 int proto_toolong(const struct proto_env *env, struct proto_out *o,

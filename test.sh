@@ -119,10 +119,10 @@ LOG=$T/log
 
 # waits up to 5 s for a command to succeed
 waitfor() {
-	i=0
+	_wf=0
 	while ! "$@" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -ge 250 ] && return 1
+		_wf=$((_wf + 1))
+		[ $_wf -ge 250 ] && return 1
 		sleep 0.02
 	done
 }

@@ -28,8 +28,9 @@ FLAGS='-std=c99 -O2 -Wall -Wextra -pedantic -D_POSIX_C_SOURCE=200809L'
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/sessiond-bench.XXXXXX") || exit 1
 spid=
 epid=
+npid=
 cleanup() {
-	for pid in $spid $epid; do
+	for pid in $spid $epid $npid; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
@@ -110,9 +111,14 @@ fi
 
 ssock=$tmp/sessiond.sock
 esock=$tmp/echo.sock
-"$daemon" -f -s "$ssock" -t 0 2>"$tmp/sessiond.log" &
+# as users run it: state kept (-S), no usage fetching (-U '')
+"$daemon" -f -s "$ssock" -S "$tmp/state" -U '' -t 0 2>"$tmp/sessiond.log" &
 spid=$!
+# the same without a state file, for the cost of keeping it
+"$daemon" -f -s "$tmp/nostate.sock" -S '' -U '' -t 0 2>"$tmp/nostate.log" &
+npid=$!
 "$tmp/load" -s "$ssock" -w 10 || fail "sessiond does not accept on $ssock"
+"$tmp/load" -s "$tmp/nostate.sock" -w 10 || fail "sessiond -S '' does not accept"
 
 # memory first, while the daemon is fresh: idle, full table, all clients
 mem=$("$tmp/load" -s "$ssock" -M "$spid" -C "$maxclients" -k "$maxsess") ||
@@ -131,22 +137,24 @@ epid=$!
 "$tmp/load" -s "$esock" -w 10 || fail "echo does not accept on $esock"
 
 # run LABEL LOADARGS...: one row, against sessiond then echo
+# (SERVERS names the first: sessiond, or nostate for the one without -S)
 run() {
 	label=$1
 	shift
-	for server in sessiond echo; do
+	for server in ${SERVERS:-sessiond} echo; do
 		out=$("$tmp/load" -s "$tmp/$server.sock" -l "$label" \
 			-k "$sessions" "$@" 2>"$tmp/load.err") || {
 			cat "$tmp/load.err" >&2
 			fail "$label against $server failed: load -k $sessions $*"
 		}
+		[ "$server" = echo ] || server=sessiond
 		echo "server=$server $out" >>"$tmp/results"
 		printf '.' >&2
 	done
 }
 
 mix=set:1,get:1,hook:1,format:1
-printf 'bench: %s s per run, 28 runs ' "$secs" >&2
+printf 'bench: %s s per run, 38 runs ' "$secs" >&2
 for c in 1 8 50; do
 	for d in 1 16; do
 		run "mix/c$c/d$d" -m "$mix" -c "$c" -d "$d" -t "$secs"
@@ -155,6 +163,12 @@ done
 for op in set get hook format list; do
 	run "$op/c8/d16" -m "$op" -c 8 -d 16 -t "$secs"
 done
+# the targets: SET round trip alone, SET rate with 50 clients
+run "set/c1/d1" -m set -c 1 -d 1 -t "$secs"
+run "set/c50/d1" -m set -c 50 -d 1 -t "$secs"
+run "set/c50/d16" -m set -c 50 -d 16 -t "$secs"
+SERVERS=nostate run "set/c1/d1/nostate" -m set -c 1 -d 1 -t "$secs"
+SERVERS=nostate run "set/c50/d16/nostate" -m set -c 50 -d 16 -t "$secs"
 for m in 1 10 50; do
 	run "fanout/$m" -f "$m" -r "$rate" -t "$secs"
 done

@@ -230,21 +230,21 @@ refused() {
 
 t_maxclients() {
 	start "$SMALL" -t 0
-	waitfor conns 1 # start's probe is gone
 	mkfifo "$T/hold"
+	exec 4<>"$T/hold"
 	hp=""
 	i=0
-	while [ $i -lt 8 ]; do
+	# holders until the daemon is full; one refused in a race is replaced
+	while [ $i -lt 20 ] && ! refused; do
 		"$SDC" -k -w 30000 "$SOCK" < "$T/hold" > /dev/null &
 		hp="$hp $!"
 		i=$((i + 1))
+		waitfor conns $((i + 1)) || true
 	done
-	exec 4>"$T/hold"
-	waitfor refused
 	check one-too-many "$(printf '{"cmd":"STATUS"}\n' | "$SDC" "$SOCK")" \
 		'{"version":1,"ok":false,"error":"too many clients"}'
 	exec 4>&-
-	for p in $hp; do wait "$p"; done
+	for p in $hp; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	waitfor accepts
 	check served-after "$(req '{"cmd":"GET","session_id":"x"}')" \
 		'{"version":1,"ok":false,"error":"session not found: x"}'
