@@ -74,6 +74,8 @@ static void note_update(const struct proto_env *env, const struct session *s,
 static void replysnap(struct jw *w, const struct proto_env *env,
                       const struct session *s, size_t *at);
 static void okbegin(struct jw *w);
+static void identity(struct jw *w, const struct session *s);
+static void history(struct jw *w, const struct session *s);
 static int parsestatus(const char *name);
 static void ratelimits(const struct proto_env *env, struct req *r);
 static int render(const struct proto_env *env, const struct session *self,
@@ -306,11 +308,10 @@ okbegin(struct jw *w)
 	jw_lit(w, "{\"version\":1,\"ok\":true,\"data\":");
 }
 
+/* {"session_id":..,"agent_type":..,"status":..,"working_dir":.. */
 static void
-snapshot(struct jw *w, const struct proto_env *env, const struct session *s)
+identity(struct jw *w, const struct session *s)
 {
-	int i;
-
 	jw_lit(w, "{\"session_id\":");
 	jw_str(w, s->id, strlen(s->id));
 	jw_lit(w, ",\"agent_type\":");
@@ -322,18 +323,35 @@ snapshot(struct jw *w, const struct proto_env *env, const struct session *s)
 		jw_str(w, s->dir, strlen(s->dir));
 	else
 		jw_lit(w, "null");
-	jw_lit(w, ",\"elapsed_seconds\":");
-	jw_i64(w, (env->mono - s->since) / 1000);
-	jw_lit(w, ",\"idle_seconds\":");
-	jw_i64(w, (env->mono - s->active) / 1000);
-	jw_lit(w, ",\"history\":[");
+}
+
+/* The history array's elements, oldest first. */
+static void
+history(struct jw *w, const struct session *s)
+{
+	int i;
+
 	for (i = 0; i < s->nhist; i++) {
-		jw_raw(w, i ? ",{\"status\":\"" : "{\"status\":\"");
+		if (i)
+			jw_lit(w, ",");
+		jw_lit(w, "{\"status\":\"");
 		jw_raw(w, statusnames[s->hist[i].status]);
 		jw_lit(w, "\",\"at_secs\":");
 		jw_i64(w, s->hist[i].at);
 		jw_lit(w, "}");
 	}
+}
+
+static void
+snapshot(struct jw *w, const struct proto_env *env, const struct session *s)
+{
+	identity(w, s);
+	jw_lit(w, ",\"elapsed_seconds\":");
+	jw_i64(w, (env->mono - s->since) / 1000);
+	jw_lit(w, ",\"idle_seconds\":");
+	jw_i64(w, (env->mono - s->active) / 1000);
+	jw_lit(w, ",\"history\":[");
+	history(w, s);
 	jw_lit(w, "],\"closed\":");
 	jw_raw(w, s->status == ST_CLOSED ? "true" : "false");
 	jw_lit(w, ",\"priority\":");
@@ -428,19 +446,7 @@ makeroom(void)
 static void
 record(struct jw *w, const struct proto_env *env, const struct session *s)
 {
-	int i;
-
-	jw_lit(w, "{\"session_id\":");
-	jw_str(w, s->id, strlen(s->id));
-	jw_lit(w, ",\"agent_type\":");
-	jw_str(w, s->agent, strlen(s->agent));
-	jw_lit(w, ",\"status\":\"");
-	jw_raw(w, statusnames[s->status]);
-	jw_lit(w, "\",\"working_dir\":");
-	if (s->hasdir)
-		jw_str(w, s->dir, strlen(s->dir));
-	else
-		jw_lit(w, "null");
+	identity(w, s);
 	jw_lit(w, ",\"priority\":");
 	jw_u64(w, s->priority);
 	if (s->hasmsg) {
@@ -454,13 +460,7 @@ record(struct jw *w, const struct proto_env *env, const struct session *s)
 	jw_lit(w, ",\"closeseq\":");
 	jw_u64(w, s->closeseq);
 	jw_lit(w, ",\"history\":[");
-	for (i = 0; i < s->nhist; i++) {
-		jw_raw(w, i ? ",{\"status\":\"" : "{\"status\":\"");
-		jw_raw(w, statusnames[s->hist[i].status]);
-		jw_lit(w, "\",\"at_secs\":");
-		jw_i64(w, s->hist[i].at);
-		jw_lit(w, "}");
-	}
+	history(w, s);
 	jw_lit(w, "]}\n");
 }
 
@@ -1465,8 +1465,10 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t)
 	if (!(f = field(r, "priority")) || f->type != J_NUMBER ||
 	    json_u64(r->line + f->off, f->len, &t->priority) < 0)
 		return -1;
+	/* bounded so that counting on from it can never wrap */
 	if (!(f = field(r, "closeseq")) || f->type != J_NUMBER ||
-	    json_u64(r->line + f->off, f->len, &t->closeseq) < 0)
+	    json_u64(r->line + f->off, f->len, &t->closeseq) < 0 ||
+	    t->closeseq > 1ULL << 53)
 		return -1;
 	for (i = 0; i < 2; i++) {
 		if (!(f = field(r, keys[i])) || f->type != J_NUMBER)

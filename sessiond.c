@@ -86,6 +86,7 @@ static void startusage(void);
 static void statepath(const char *opt, int defsock);
 static void usage(void);
 static void usagedone(void);
+static void vwarn(const char *fmt, va_list ap);
 static void warn(const char *fmt, ...);
 static void warnall(const char *msg);
 static int writeall(int fd, const char *p, size_t n);
@@ -137,16 +138,14 @@ static long long usagekill;          /* monotonic ms: kill it then */
 static long long usagenext;          /* monotonic ms: next fetch due */
 static int usageretry;               /* a failed fetch may be retried */
 
+/* "sessiond: " and the message; one ending in ':' gets errno's text. */
 static void
-warn(const char *fmt, ...)
+vwarn(const char *fmt, va_list ap)
 {
-	va_list ap;
 	int saved = errno;
 
 	fputs("sessiond: ", stderr);
-	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
-	va_end(ap);
 	if (fmt[0] && fmt[strlen(fmt) - 1] == ':')
 		fprintf(stderr, " %s", strerror(saved));
 	fputc('\n', stderr);
@@ -154,18 +153,23 @@ warn(const char *fmt, ...)
 }
 
 static void
+warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn(fmt, ap);
+	va_end(ap);
+}
+
+static void
 die(const char *fmt, ...)
 {
 	va_list ap;
-	int saved = errno;
 
-	fputs("sessiond: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(fmt, ap);
 	va_end(ap);
-	if (fmt[0] && fmt[strlen(fmt) - 1] == ':')
-		fprintf(stderr, " %s", strerror(saved));
-	fputc('\n', stderr);
 	exit(1);
 }
 

@@ -58,7 +58,7 @@ int json_num(const char *s, size_t n, double *v);
 void jw_init(struct jw *w, char *buf, size_t cap);
 void jw_mem(struct jw *w, const char *s, size_t n);
 void jw_raw(struct jw *w, const char *s);
-#define jw_lit(w, lit) jw_mem((w), (lit), sizeof(lit) - 1)
+#define jw_lit(w, lit) jw_mem((w), "" lit, sizeof(lit) - 1) /* literals only */
 void jw_str(struct jw *w, const char *s, size_t n);
 void jw_esc(struct jw *w, const char *s, size_t n);
 void jw_u64(struct jw *w, unsigned long long v);

@@ -9,7 +9,9 @@
 # through socat say SKIP when socat is absent.
 #
 # SANITIZE=0 builds without AddressSanitizer/UBSan (default: on when the
-# compiler has them). KEEP=1 keeps the scratch directory.
+# compiler has them). VALGRIND=1 runs every daemon under valgrind's
+# memcheck instead (no sanitizers), failing on any error or leak.
+# KEEP=1 keeps the scratch directory; ONLY=t_name runs matching cases.
 set -u
 
 top=$(cd "$(dirname "$0")" && pwd)
@@ -36,6 +38,11 @@ skp()  { skip=$((skip + 1)); echo "SKIP $1: $2"; }
 # --- build ------------------------------------------------------------
 
 SANFLAGS=""
+VG=""
+if [ "${VALGRIND:-0}" = 1 ]; then
+	SANITIZE=0
+	VG="valgrind -q --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --log-file=$T/vg.%p"
+fi
 if [ "${SANITIZE:-1}" = 1 ] &&
    echo 'int main(void){return 0;}' > "$T/probe.c" &&
    $CC -fsanitize=address,undefined -o "$T/probe" "$T/probe.c" 2>/dev/null &&
@@ -140,7 +147,7 @@ start() { # binary [flags...]
 		kill -9 "$dpid"	# a failed case left it running
 		wait "$dpid" 2>/dev/null
 	fi
-	"$bin" -s "$SOCK" -U '' -S '' "$@" 2>>"$LOG" &
+	$VG "$bin" -s "$SOCK" -U '' -S '' "$@" 2>>"$LOG" &
 	dpid=$!
 	pids="$pids $dpid"
 	waitfor accepts || { echo "daemon did not start"; cat "$LOG"; exit 1; }
@@ -153,6 +160,10 @@ stop() {
 	if grep -q 'ERROR: \|runtime error' "$LOG" 2>/dev/null; then
 		bad "sanitizer" "$(cat "$LOG")"
 		: > "$LOG"
+	fi
+	if [ -n "$VG" ] && [ -s "$T/vg.$dpid" ]; then
+		bad "valgrind" "$(cat "$T/vg.$dpid")"
+		rm -f "$T/vg.$dpid"
 	fi
 	return $rc
 }
