@@ -63,8 +63,15 @@ histpush(struct session *s, int status, long long wall)
 void
 store_init(void)
 {
-	memset(slots, 0, sizeof(slots));
-	memset(pool, 0, sizeof(pool));
+	static int again;
+
+	/* the first time, static storage is zero already: touching the
+	 * whole pool would make every page of it resident */
+	if (again) {
+		memset(slots, 0, sizeof(slots));
+		memset(pool, 0, sizeof(pool));
+	}
+	again = 1;
 	nsess = nclosed = 0;
 	closeseq = 0;
 }
