@@ -1161,7 +1161,7 @@ run(void)
 {
 	struct client *c;
 	long long now, deadline, busyuntil, t;
-	int n, i, timeout, flushing = 0;
+	int n, i, timeout, flushing = 0, newclients = 0;
 
 	lastbusy = started;
 	for (;;) {
@@ -1290,7 +1290,7 @@ run(void)
 				readsignals();
 				break;
 			case -2:
-				accepting();
+				newclients = 1; /* after closing the gone */
 				break;
 			case -3:
 				readusage();
@@ -1324,6 +1324,10 @@ run(void)
 		}
 		if (bigfreed && waitbig)
 			pass(); /* a closed client's big ring */
+		if (newclients) {
+			newclients = 0;
+			accepting();
+		}
 	}
 }
 

@@ -182,7 +182,7 @@ t_subscribe() {
 }
 
 t_slow_subscriber() {
-	start "$SMALL" -t 0
+	start "$DEF" -t 0
 	# one subscriber never reads, another reads everything
 	mkfifo "$T/never"
 	(printf '{"cmd":"SUB"}\n'; cat "$T/never") | "$SDC" -k -w 60000 "$SOCK" >/dev/null &
@@ -203,8 +203,21 @@ t_slow_subscriber() {
 	check fast-subscriber-got-all "$(grep -c '"type":"update"' "$T/fast")" $n
 	check publisher-replies "$(grep -c '"ok":true' "$T/pubout")" $n
 	kill -CONT $lazy
+	kill $lazy 2>/dev/null
+	exec 3>"$T/never"; exec 3>&-
+	stop
+	# with no room left anywhere (one big ring, kept for replies) the
+	# stuck one is dropped
+	start "$SMALL" -t 0
+	(printf '{"cmd":"SUB"}\n'; cat "$T/never") | "$SDC" -k -w 60000 "$SOCK" >/dev/null &
+	lazy=$!
+	waitfor conns 2
+	kill -STOP $lazy
+	"$SDC" -w 60000 "$SOCK" < "$T/pub" > /dev/null
 	if grep -q 'subscriber too slow' "$LOG"; then ok slow-subscriber-dropped
 	else bad slow-subscriber-dropped "$(cat "$LOG")"; fi
+	check dropped-not-counted "$(req '{"cmd":"STATUS"}' | grep -o '"connections":[0-9]*')" '"connections":1'
+	kill -CONT $lazy
 	kill $lazy 2>/dev/null
 	exec 3>"$T/never"; exec 3>&-
 	stop

@@ -1,0 +1,1046 @@
+/* See LICENSE file for copyright and license details. */
+/*
+ * Unit tests of proto.c: request sequences through proto_line() with a
+ * fake clock, whole reply and notification lines compared; every command
+ * and its errors, hook events through the rule table, status line
+ * payloads, FORMAT, eviction and a full table, PROTO_AGAIN changing
+ * nothing, proto_toolong() on the prefix of a huge hook payload, and the
+ * journal: a record per change, loaded back by proto_restore().
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "sessiond.h"
+#include "check.h"
+
+#define W0            1790000000LL   /* wall-clock start, seconds */
+#define OK            "{\"version\":1,\"ok\":true,\"data\":"
+#define ERR           "{\"version\":1,\"ok\":false,\"error\":"
+#define UPDATE        "{\"version\":1,\"type\":\"update\",\"session\":"
+#define INACT(idle)   ((idle) > INACTIVESECS)
+
+static struct proto_env env;
+static struct proto_out o;
+static char reply[REPLYMAX + 1], note[4 * NOTEMAX + USAGELINEMAX + 1];
+static char want[4][2 * SNAPMAX];    /* expected lines */
+static int nexp;
+
+static long
+memkb(void)
+{
+	return 2048;
+}
+
+static void
+tick(long long secs)
+{
+	env.mono += secs * 1000;
+	env.wall += secs;
+}
+
+static void
+start(void)
+{
+	proto_init(1);
+	memset(&env, 0, sizeof(env));
+	env.started = 1000000;
+	env.mono = env.started;
+	env.wall = W0;
+	env.connections = 3;
+	env.subscribers = 1;
+	env.sockpath = "/tmp/s.sock";
+	env.memkb = memkb;
+}
+
+static void
+copyout(void)
+{
+	memcpy(reply, o.reply ? o.reply : "", o.replylen);
+	reply[o.replylen] = '\0';
+	memcpy(note, o.note ? o.note : "", o.notelen);
+	note[o.notelen] = '\0';
+}
+
+/* runs one line with room to spare; reply and note hold the output */
+static int
+run(const char *line)
+{
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.room = REPLYMAX;
+	r = proto_line(&env, &o, line, strlen(line));
+	copyout();
+	return r;
+}
+
+static int
+runroom(const char *line, size_t room)
+{
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.room = room;
+	r = proto_line(&env, &o, line, strlen(line));
+	copyout();
+	return r;
+}
+
+/* a formatted line into the next expected buffer */
+static const char *
+fmt(const char *f, ...)
+{
+	va_list ap;
+	char *b = want[nexp++ % 4];
+
+	va_start(ap, f);
+	vsnprintf(b, sizeof(want[0]), f, ap);
+	va_end(ap);
+	return b;
+}
+
+/* history entries: status, at_secs pairs ended by NULL */
+static const char *
+hist(const char *status, ...)
+{
+	static char b[4][HISTMAX * 48 + 8];
+	static int n;
+	char *p = b[n++ % 4];
+	size_t len = 0;
+	va_list ap;
+	long long at;
+
+	va_start(ap, status);
+	for (; status; status = va_arg(ap, const char *)) {
+		at = va_arg(ap, long long);
+		len += (size_t)snprintf(p + len, sizeof(b[0]) - len,
+		                        "%s{\"status\":\"%s\",\"at_secs\":%lld}",
+		                        len ? "," : "", status, at);
+	}
+	va_end(ap);
+	return p;
+}
+
+/* a snapshot as proto.c writes it; dir and msg are JSON text or NULL */
+static const char *
+snap(const char *id, const char *agent, const char *status, const char *dir,
+     long long elapsed, long long idle, const char *h, int closed,
+     unsigned long long prio, int inactive, const char *msg)
+{
+	static char b[4][2 * SNAPMAX];
+	static int n;
+	char *p = b[n++ % 4];
+
+	snprintf(p, sizeof(b[0]), "{\"session_id\":\"%s\",\"agent_type\":\"%s\","
+	         "\"status\":\"%s\",\"working_dir\":%s,\"elapsed_seconds\":%lld,"
+	         "\"idle_seconds\":%lld,\"history\":[%s],\"closed\":%s,"
+	         "\"priority\":%llu,\"inactive\":%s%s%s}", id, agent, status,
+	         dir ? dir : "null", elapsed, idle, h, closed ? "true" : "false",
+	         prio, inactive ? "true" : "false", msg ? ",\"message\":" : "",
+	         msg ? msg : "");
+	return p;
+}
+
+static int
+is(const char *got, const char *want)
+{
+	if (!strcmp(got, want))
+		return 1;
+	fprintf(stderr, "got:  %s\nwant: %s\n", got, want);
+	return 0;
+}
+
+static const char *
+ok(const char *data)
+{
+	return fmt(OK "%s}\n", data);
+}
+
+static const char *
+err(const char *msg)
+{
+	return fmt(ERR "\"%s\"}\n", msg);
+}
+
+static const char *
+upd(const char *s)
+{
+	return fmt(UPDATE "%s}\n", s);
+}
+
+/* got starts with want and ends with end */
+static int
+between(const char *got, const char *want, const char *end)
+{
+	size_t n = strlen(got), e = strlen(end);
+
+	if (!strncmp(got, want, strlen(want)) && n >= e &&
+	    !strcmp(got + n - e, end))
+		return 1;
+	fprintf(stderr, "got:  %s\nwant: %s...%s\n", got, want, end);
+	return 0;
+}
+
+static int
+lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void
+commands(void)
+{
+	const char *a1, *h;
+	long long t2, t3;
+
+	start();
+	CHECK(run("{\"version\":1,\"cmd\":\"SET\",\"session_id\":\"a\","
+	      "\"status\":\"working\",\"working_dir\":\"/tmp\",\"priority\":3}") ==
+	      PROTO_DONE);
+	a1 = snap("a", "claudecode", "working", "\"/tmp\"", 0, 0,
+	          hist("working", W0, NULL), 0, 3, 0, NULL);
+	CHECK(is(reply, ok(a1)));
+	CHECK(is(note, upd(a1)));
+	CHECK(!o.subscribe && !o.stop);
+	CHECK(store_count() == 1);
+
+	/* the same status and priority: no notification, clock restarted */
+	tick(5);
+	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\","
+	    "\"working_dir\":\"/var\",\"priority\":3}");
+	CHECK(is(reply, ok(snap("a", "claudecode", "working", "\"/var\"", 0, 0,
+	      hist("working", W0, NULL), 0, 3, 0, NULL))));
+	CHECK(o.notelen == 0);
+	tick(65);
+	run("{\"cmd\":\"GET\",\"session_id\":\"a\"}");
+	CHECK(is(reply, ok(snap("a", "claudecode", "working", "\"/var\"", 65,
+	      65, hist("working", W0, NULL), 0, 3, INACT(65), NULL))));
+	CHECK(o.notelen == 0);
+
+	/* SET without priority sets 0; a new status is history */
+	t2 = env.wall;
+	run("{\"cmd\":\"set\",\"session_id\":\"a\",\"status\":\"question\"}");
+	h = hist("working", W0, "question", t2, NULL);
+	CHECK(is(reply, ok(snap("a", "claudecode", "question", "\"/var\"", 0, 0,
+	      h, 0, 0, 0, NULL))));
+	CHECK(is(note, upd(snap("a", "claudecode", "question", "\"/var\"", 0,
+	      0, h, 0, 0, 0, NULL))));
+	CHECK(run("{\"cmd\":\"GET\",\"session_id\":\"nope\"}") == PROTO_DONE);
+	CHECK(is(reply, err("session not found: nope")));
+	CHECK(o.notelen == 0);
+
+	tick(1);
+	run("{\"cmd\":\"Set\",\"session_id\":\"b\",\"status\":\"attention\","
+	    "\"agent_type\":\"codex\",\"priority\":18446744073709551615}");
+	CHECK(is(reply, ok(snap("b", "codex", "attention", NULL, 0, 0,
+	      hist("attention", env.wall, NULL), 0, ULLONG_MAX, 0, NULL))));
+	tick(2);
+	run("{\"cmd\":\"LIST\"}");
+	CHECK(is(reply, fmt(OK "[%s,%s]}\n", snap("a", "claudecode",
+	      "question", "\"/var\"", 3, 3, h, 0, 0, INACT(3), NULL),
+	      snap("b", "codex", "attention", NULL, 2, 2, hist("attention",
+	      env.wall - 2, NULL), 0, ULLONG_MAX, INACT(2), NULL))));
+
+	/* RM closes and keeps; again changes nothing */
+	t3 = env.wall;
+	run("{\"cmd\":\"RM\",\"session_id\":\"a\"}");
+	h = hist("working", W0, "question", t2, "closed", t3, NULL);
+	if (HISTMAX < 3)
+		h = hist("question", t2, "closed", t3, NULL);
+	CHECK(is(reply, ok(snap("a", "claudecode", "closed", "\"/var\"", 0, 0,
+	      h, 1, 0, 0, NULL))));
+	CHECK(is(note, upd(snap("a", "claudecode", "closed", "\"/var\"", 0, 0,
+	      h, 1, 0, 0, NULL))));
+	CHECK(store_nclosed() == 1);
+	tick(1);
+	run("{\"cmd\":\"RM\",\"session_id\":\"a\"}");
+	CHECK(strstr(reply, "\"status\":\"closed\"") && o.notelen == 0);
+
+	/* REOPEN: only a closed session whose directory exists */
+	run("{\"cmd\":\"REOPEN\",\"session_id\":\"a\"}");
+	CHECK(!strncmp(reply, OK "{\"session_id\":\"a\"", strlen(OK) + 17));
+	CHECK(strstr(reply, "\"status\":\"attention\"") &&
+	      strstr(reply, "\"closed\":false"));
+	CHECK(!strncmp(note, UPDATE, strlen(UPDATE)) && lines(note) == 1);
+	CHECK(store_nclosed() == 0);
+	run("{\"cmd\":\"REOPEN\",\"session_id\":\"a\"}");
+	CHECK(is(reply, err("session is not closed: a")));
+	run("{\"cmd\":\"REOPEN\",\"session_id\":\"zz\"}");
+	CHECK(is(reply, err("SESSION_NOT_FOUND No closed session with ID: zz")));
+	run("{\"cmd\":\"SET\",\"session_id\":\"c\",\"status\":\"closed\"}");
+	run("{\"cmd\":\"REOPEN\",\"session_id\":\"c\"}");
+	CHECK(is(reply, err("NOT_RESUMABLE No working directory recorded for "
+	      "session c")));
+	run("{\"cmd\":\"SET\",\"session_id\":\"d\",\"status\":\"closed\","
+	    "\"working_dir\":\"/nonexistent/sessiond-test\"}");
+	run("{\"cmd\":\"REOPEN\",\"session_id\":\"d\"}");
+	CHECK(is(reply, err("WORKING_DIR_MISSING Working directory no longer "
+	      "exists: /nonexistent/sessiond-test")));
+
+	/* DELETE: the last snapshot, then removed */
+	run("{\"cmd\":\"DELETE\",\"session_id\":\"b\"}");
+	CHECK(!strncmp(reply, OK "{\"session_id\":\"b\"", strlen(OK) + 17));
+	CHECK(is(note, "{\"version\":1,\"type\":\"removed\",\"session_id\":"
+	      "\"b\"}\n"));
+	run("{\"cmd\":\"DELETE\",\"session_id\":\"b\"}");
+	CHECK(is(reply, err("session not found: b")) && o.notelen == 0);
+	CHECK(store_count() == 3 && store_nclosed() == 2);
+
+	/* STATUS, DUMP, USAGE */
+	run("{\"cmd\":\"STATUS\"}");
+	CHECK(is(reply, ok(fmt("{\"uptime_seconds\":%lld,\"sessions\":"
+	      "{\"active\":1,\"closed\":2},\"connections\":3,\"memory_mb\":2.0,"
+	      "\"socket_path\":\"/tmp/s.sock\"}",
+	      (env.mono - env.started) / 1000))));
+	run("{\"cmd\":\"DUMP\"}");
+	CHECK(!strncmp(reply, fmt(OK "{\"uptime_seconds\":%lld,\"socket_path\":"
+	      "\"/tmp/s.sock\",\"sessions\":[{\"session_id\":\"a\",\"status\":"
+	      "\"attention\",\"working_dir\":\"/var\",\"elapsed_seconds\":",
+	      (env.mono - env.started) / 1000), strlen(want[(nexp - 1) % 4])));
+	CHECK(strstr(reply, "],\"session_counts\":{\"active\":1,\"closed\":2},"
+	      "\"connections\":3}}\n") != NULL);
+	run("{\"cmd\":\"USAGE\"}");
+	CHECK(is(reply, ok("{\"state\":\"never\",\"fetched_at\":null,"
+	      "\"usage\":null}")));
+
+	/* SUB: subscribed, then with snapshot an update per session */
+	run("{\"cmd\":\"SUB\"}");
+	CHECK(is(reply, ok("\"subscribed\"")) && o.subscribe);
+	run("{\"cmd\":\"SUB\",\"snapshot\":true}");
+	CHECK(!strncmp(reply, ok("\"subscribed\""), strlen(OK) + 14));
+	CHECK(lines(reply) == 1 + store_count() && o.subscribe);
+	CHECK(strstr(reply, "\n" UPDATE "{\"session_id\":\"a\"") != NULL);
+	run("{\"cmd\":\"SUB\",\"snapshot\":1}");
+	CHECK(is(reply, err("field snapshot must be a boolean")) &&
+	      !o.subscribe);
+
+	/* STOP: confirmation while active sessions are not idle */
+	run("{\"cmd\":\"STOP\"}");
+	CHECK(is(reply, ok("{\"stop_status\":\"confirm_required\","
+	      "\"active_count\":1}")) && !o.stop);
+	run("{\"cmd\":\"STOP\",\"confirmed\":\"yes\"}");
+	CHECK(is(reply, err("field confirmed must be a boolean")) && !o.stop);
+	run("{\"cmd\":\"STOP\",\"confirmed\":true}");
+	CHECK(is(reply, ok("{\"stop_status\":\"ok\"}")) && o.stop);
+	/* an idle session does not hold a STOP back */
+	tick(INACTIVESECS + 1);
+	run("{\"cmd\":\"GET\",\"session_id\":\"a\"}");
+	CHECK(strstr(reply, "\"inactive\":true") != NULL);
+	run("{\"cmd\":\"STOP\"}");
+	CHECK(is(reply, ok("{\"stop_status\":\"ok\"}")) && o.stop);
+	CHECK(store_check() == 0);
+}
+
+static void
+errors(void)
+{
+	static const struct { const char *line, *error; } cases[] = {
+		{ "{\"cmd\":\"NOPE\"}", "unknown command: NOPE" },
+		{ "{\"cmd\":7}", "field cmd must be a string" },
+		{ "{\"cmd\":\"LIST\",\"version\":2}", "unsupported version" },
+		{ "{\"cmd\":\"LIST\",\"version\":1.0}", "unsupported version" },
+		{ "{\"cmd\":\"LIST\",\"version\":\"1\"}",
+		  "field version must be a number" },
+		{ "{\"version\":1}", "missing field: cmd" },
+		{ "{}", "missing field: cmd" },
+		{ "{\"cmd\":", "invalid JSON" },
+		{ "{\"cmd\":\"LIST\"} x", "invalid JSON" },
+		{ "[1]", "invalid JSON: request is not an object" },
+		{ "{\"cmd\":\"\xff\"}", "invalid JSON: invalid UTF-8" },
+		{ "{\"cmd\":\"SET\"}", "SET requires session_id" },
+		{ "{\"cmd\":\"GET\"}", "GET requires session_id" },
+		{ "{\"cmd\":\"SET\",\"session_id\":\"\"}",
+		  "field session_id is empty" },
+		{ "{\"cmd\":\"SET\",\"session_id\":7}",
+		  "field session_id must be a string" },
+		{ "{\"cmd\":\"SET\",\"session_id\":\"a\\u0000\"}",
+		  "field session_id must not contain NUL" },
+		{ "{\"cmd\":\"SET\",\"session_id\":\"a\"}", "SET requires status" },
+		{ "{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"sleeping\"}",
+		  "invalid status: sleeping (expected: working, attention, "
+		  "question, closed)" },
+		{ "{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\","
+		  "\"priority\":-1}",
+		  "field priority must be a non-negative integer" },
+		{ "{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\","
+		  "\"priority\":1.5}",
+		  "field priority must be a non-negative integer" },
+		{ "{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\","
+		  "\"priority\":\"1\"}", "field priority must be a number" },
+		{ "{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\","
+		  "\"priority\":18446744073709551616}",
+		  "field priority is out of range" },
+		{ "{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\","
+		  "\"agent_type\":\"\"}", "field agent_type is empty" },
+		{ "{\"cmd\":\"FORMAT\"}", "missing field: format" },
+		{ "{\"cmd\":\"FORMAT\",\"format\":7}",
+		  "field format must be a string" },
+		{ "{\"cmd\":\"FORMAT\",\"format\":\"x\",\"raw\":1}",
+		  "field raw must be a boolean" },
+	};
+	char line[DIRMAX + IDMAX + 256], big[DIRMAX + 2], msg[128];
+	size_t i;
+
+	start();
+	for (i = 0; i < LEN(cases); i++) {
+		CHECKM(run(cases[i].line) == PROTO_DONE, cases[i].line);
+		CHECKM(!strcmp(reply, err(cases[i].error)), cases[i].line);
+		CHECKM(o.notelen == 0, cases[i].line);
+	}
+	CHECK(store_count() == 0);
+
+	/* ids of IDMAX bytes, never cut; dirs of DIRMAX bytes */
+	memset(big, 'i', IDMAX + 1);
+	big[IDMAX + 1] = '\0';
+	snprintf(line, sizeof(line), "{\"cmd\":\"SET\",\"session_id\":\"%s\","
+	         "\"status\":\"working\"}", big);
+	run(line);
+	snprintf(msg, sizeof(msg), "field session_id is longer than %d bytes",
+	         IDMAX);
+	CHECK(is(reply, err(msg)) && store_count() == 0);
+	big[IDMAX] = '\0';
+	snprintf(line, sizeof(line), "{\"cmd\":\"SET\",\"session_id\":\"%s\","
+	         "\"status\":\"working\"}", big);
+	run(line);
+	CHECK(!strncmp(reply, OK, strlen(OK)) && store_find(big));
+	/* the same id, its last character written as an escape */
+	snprintf(line, sizeof(line), "{\"cmd\":\"GET\",\"session_id\":"
+	         "\"%.*s\\u0069\"}", IDMAX - 1, big);
+	run(line);
+	CHECK(!strncmp(reply, OK, strlen(OK)));
+
+	big[0] = '/';
+	memset(big + 1, 'd', DIRMAX);
+	big[DIRMAX + 1] = '\0';
+	snprintf(line, sizeof(line), "{\"cmd\":\"SET\",\"session_id\":\"d\","
+	         "\"status\":\"working\",\"working_dir\":\"%s\"}", big);
+	run(line);
+	snprintf(msg, sizeof(msg), "field working_dir is longer than %d bytes",
+	         DIRMAX);
+	CHECK(is(reply, err(msg)) && !store_find("d"));
+	big[DIRMAX] = '\0';
+	snprintf(line, sizeof(line), "{\"cmd\":\"SET\",\"session_id\":\"d\","
+	         "\"status\":\"working\",\"working_dir\":\"%s\"}", big);
+	run(line);
+	CHECK(store_find("d") && store_find("d")->hasdir &&
+	      strlen(store_find("d")->dir) == DIRMAX);
+	/* an empty working_dir is no working_dir */
+	run("{\"cmd\":\"SET\",\"session_id\":\"e\",\"status\":\"working\","
+	    "\"working_dir\":\"\"}");
+	CHECK(strstr(reply, "\"working_dir\":null") != NULL);
+	/* unknown fields are ignored */
+	run("{\"cmd\":\"GET\",\"session_id\":\"e\",\"x\":[1,{\"y\":null}]}");
+	CHECK(!strncmp(reply, OK, strlen(OK)));
+	CHECK(store_check() == 0);
+}
+
+/* MAXCLOSED closed sessions kept; a full table refuses new ones. */
+static void
+limits(void)
+{
+	char line[128], id[48];
+	int i;
+
+	start();
+	for (i = 0; i < MAXCLOSED; i++) {
+		snprintf(line, sizeof(line), "{\"cmd\":\"SET\",\"session_id\":"
+		         "\"c%d\",\"status\":\"closed\"}", i);
+		run(line);
+		tick(1);
+	}
+	CHECK(store_nclosed() == MAXCLOSED && o.notelen && lines(note) == 1);
+	run("{\"cmd\":\"SET\",\"session_id\":\"last\",\"status\":\"working\"}");
+	run("{\"cmd\":\"RM\",\"session_id\":\"last\"}");
+	CHECK(store_nclosed() == MAXCLOSED && !store_find("c0"));
+	CHECK(lines(note) == 2 && !strncmp(note, UPDATE, strlen(UPDATE)) &&
+	      strstr(note, "}\n{\"version\":1,\"type\":\"removed\","
+	      "\"session_id\":\"c0\"}\n"));
+
+	/* fill the table: active sessions push closed ones out */
+	for (i = 0; store_count() < SESSMAX || store_nclosed() > 0; i++) {
+		snprintf(line, sizeof(line), "{\"cmd\":\"SET\",\"session_id\":"
+		         "\"w%d\",\"status\":\"working\"}", i);
+		run(line);
+		if (store_count() == SESSMAX && store_nclosed() < MAXCLOSED)
+			CHECK(strstr(note, "\"type\":\"removed\"") != NULL);
+		if (i > 2 * SESSMAX)
+			break;
+	}
+	CHECK(store_count() == SESSMAX && store_nclosed() == 0);
+	run("{\"cmd\":\"SET\",\"session_id\":\"one more\",\"status\":"
+	    "\"working\"}");
+	CHECK(is(reply, err("session table full")) && o.notelen == 0);
+	CHECK(store_count() == SESSMAX && !store_find("one more"));
+	/* a hook event for a new session is dropped too, silently */
+	run("{\"session_id\":\"hooked\",\"hook_event_name\":\"SessionStart\"}");
+	CHECK(o.replylen == 0 && !store_find("hooked"));
+	/* an update of a known one still works */
+	run("{\"cmd\":\"SET\",\"session_id\":\"w0\",\"status\":\"closed\"}");
+	CHECK(!strncmp(reply, OK, strlen(OK)));
+	run("{\"cmd\":\"SET\",\"session_id\":\"one more\",\"status\":"
+	    "\"working\"}");
+	CHECK(!strncmp(reply, OK, strlen(OK)) && !store_find("w0"));
+	CHECK(strstr(note, "{\"version\":1,\"type\":\"removed\","
+	      "\"session_id\":\"w0\"}\n") != NULL);
+	/* LIST of a full table fits the largest reply */
+	CHECK(run("{\"cmd\":\"LIST\"}") == PROTO_DONE &&
+	      !strncmp(reply, OK "[", strlen(OK) + 1));
+	CHECK(run("{\"cmd\":\"SUB\",\"snapshot\":true}") == PROTO_DONE &&
+	      lines(reply) == 1 + SESSMAX);
+
+	/* history: the last HISTMAX changes */
+	start();
+	for (i = 0; i < HISTMAX + 4; i++) {
+		snprintf(line, sizeof(line), "{\"cmd\":\"SET\",\"session_id\":"
+		         "\"h\",\"status\":\"%s\"}", i % 2 ? "working" : "question");
+		run(line);
+		tick(1);
+	}
+	snprintf(id, sizeof(id), "\"at_secs\":%lld}]", env.wall - 1);
+	CHECK(strstr(reply, id) != NULL);
+	for (i = 0; strstr(reply, "\"at_secs\":"); i++)
+		*strstr(reply, "\"at_secs\":") = 'X';
+	CHECK(i == HISTMAX);
+	CHECK(store_check() == 0);
+}
+
+static void
+hooks(void)
+{
+	static const char *id = "\"session_id\":\"6f1c2a7e\","
+	    "\"transcript_path\":\"/home/u/.claude/projects/x/6f1c2a7e.jsonl\","
+	    "\"cwd\":\"/home/u/src/app\",\"permission_mode\":\"default\"";
+	char line[MSGMAX * 3 + 512], text[MSGMAX * 2 + 1];
+	struct session *s;
+	int i;
+
+	start();
+	CHECK(run(fmt("{%s,\"hook_event_name\":\"SessionStart\","
+	      "\"source\":\"startup\",\"model\":\"claude-sonnet-4-5\"}", id)) ==
+	      PROTO_DONE);
+	CHECK(o.replylen == 0 && !o.reply);
+	CHECK(is(note, upd(snap("6f1c2a7e", "claudecode", "attention",
+	      "\"/home/u/src/app\"", 0, 0, hist("attention", W0, NULL), 0, 0,
+	      0, NULL))));
+	CHECK(o.usagewanted);
+	s = store_find("6f1c2a7e");
+	CHECK(s && s->status == ST_ATTENTION);
+
+	tick(3);
+	run(fmt("{%s,\"hook_event_name\":\"UserPromptSubmit\","
+	    "\"prompt\":\"fix it\"}", id));
+	CHECK(o.replylen == 0 && s->status == ST_WORKING && lines(note) == 1);
+	/* an unmapped tool: activity only */
+	tick(3);
+	run(fmt("{%s,\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\","
+	    "\"tool_input\":{\"command\":\"make\"}}", id));
+	CHECK(o.replylen == 0 && o.notelen == 0 && s->status == ST_WORKING);
+	CHECK(s->active == env.mono && s->since == env.mono - 3000);
+	run(fmt("{%s,\"hook_event_name\":\"PreToolUse\","
+	    "\"tool_name\":\"AskUserQuestion\",\"tool_input\":{\"questions\":"
+	    "[{\"question\":\"Which?\"}]}}", id));
+	CHECK(s->status == ST_QUESTION && lines(note) == 1);
+	run(fmt("{%s,\"hook_event_name\":\"PostToolUse\","
+	    "\"tool_name\":\"AskUserQuestion\"}", id));
+	CHECK(s->status == ST_WORKING);
+	run(fmt("{%s,\"hook_event_name\":\"PreToolUse\","
+	    "\"tool_name\":\"ExitPlanMode\"}", id));
+	CHECK(s->status == ST_QUESTION);
+	run(fmt("{%s,\"hook_event_name\":\"PermissionRequest\","
+	    "\"tool_name\":\"Bash\"}", id));
+	CHECK(s->status == ST_ATTENTION);
+	run(fmt("{%s,\"hook_event_name\":\"PostToolUseFailure\","
+	    "\"tool_name\":\"Bash\",\"is_interrupt\":false}", id));
+	CHECK(s->status == ST_WORKING);
+
+	/* notifications carry the message; a working status drops it */
+	run(fmt("{%s,\"hook_event_name\":\"Notification\",\"message\":"
+	    "\"Claude needs your permission to use Bash\","
+	    "\"notification_type\":\"permission_prompt\"}", id));
+	CHECK(s->status == ST_ATTENTION && s->hasmsg &&
+	      !strcmp(s->msg, "Claude needs your permission to use Bash"));
+	CHECK(strstr(note, ",\"message\":\"Claude needs your permission to use "
+	      "Bash\"}}\n") != NULL);
+	run(fmt("{%s,\"hook_event_name\":\"Notification\",\"message\":\"hi\","
+	    "\"notification_type\":\"auth_success\"}", id));
+	CHECK(s->status == ST_ATTENTION && o.notelen == 0 &&
+	      strcmp(s->msg, "hi"));
+	run(fmt("{%s,\"hook_event_name\":\"Notification\",\"message\":\"MCP\","
+	    "\"notification_type\":\"elicitation_dialog\"}", id));
+	CHECK(s->status == ST_QUESTION && !strcmp(s->msg, "MCP"));
+	run(fmt("{%s,\"hook_event_name\":\"UserPromptSubmit\"}", id));
+	CHECK(s->status == ST_WORKING && !s->hasmsg);
+	CHECK(strstr(note, "\"message\"") == NULL);
+	run(fmt("{%s,\"hook_event_name\":\"StopFailure\","
+	    "\"error\":\"rate_limit\"}", id));
+	CHECK(s->status == ST_ATTENTION && !strcmp(s->msg, "rate_limit"));
+	run(fmt("{%s,\"hook_event_name\":\"Notification\",\"message\":"
+	    "\"Claude is waiting for your input\","
+	    "\"notification_type\":\"idle_prompt\"}", id));
+	CHECK(s->status == ST_ATTENTION && o.notelen == 0 &&
+	      !strcmp(s->msg, "Claude is waiting for your input"));
+
+	/* compaction and subagents only refresh activity */
+	run(fmt("{%s,\"hook_event_name\":\"UserPromptSubmit\"}", id));
+	tick(7);
+	run(fmt("{%s,\"hook_event_name\":\"SessionStart\","
+	    "\"source\":\"compact\"}", id));
+	CHECK(s->status == ST_WORKING && o.notelen == 0 &&
+	      s->active == env.mono);
+	tick(7);
+	run(fmt("{%s,\"hook_event_name\":\"PreToolUse\",\"agent_id\":\"ag-1\","
+	    "\"agent_type\":\"Explore\",\"tool_name\":\"AskUserQuestion\"}", id));
+	CHECK(s->status == ST_WORKING && o.notelen == 0 && o.replylen == 0 &&
+	      s->active == env.mono);
+	run(fmt("{%s,\"hook_event_name\":\"Stop\",\"agent_id\":\"ag-1\"}", id));
+	CHECK(s->status == ST_WORKING && o.notelen == 0);
+	run(fmt("{%s,\"hook_event_name\":\"Stop\",\"stop_hook_active\":false,"
+	    "\"version\":\"2.0.31\",\"last_assistant_message\":\"Done.\"}", id));
+	CHECK(s->status == ST_ATTENTION && lines(note) == 1);
+	run(fmt("{%s,\"hook_event_name\":\"Stop\"}", id));
+	CHECK(s->status == ST_ATTENTION && o.notelen == 0);
+	/* hook events keep the priority SET gave */
+	run("{\"cmd\":\"SET\",\"session_id\":\"6f1c2a7e\",\"status\":"
+	    "\"attention\",\"priority\":9}");
+	run(fmt("{%s,\"hook_event_name\":\"UserPromptSubmit\"}", id));
+	CHECK(s->priority == 9);
+
+	run(fmt("{%s,\"hook_event_name\":\"SessionEnd\","
+	    "\"reason\":\"prompt_input_exit\"}", id));
+	CHECK(s->status == ST_CLOSED && store_nclosed() == 1 && lines(note) == 1);
+	/* an ending session never seen is not created */
+	run("{\"session_id\":\"ghost\",\"hook_event_name\":\"SessionEnd\"}");
+	CHECK(!store_find("ghost") && o.replylen == 0 && o.notelen == 0);
+	/* events without a usable session_id are dropped without a reply */
+	run("{\"hook_event_name\":\"Stop\"}");
+	CHECK(o.replylen == 0);
+	run("{\"hook_event_name\":\"Stop\",\"session_id\":\"\"}");
+	CHECK(o.replylen == 0 && store_count() == 1);
+	run("{\"hook_event_name\":\"Stop\",\"session_id\":7}");
+	CHECK(o.replylen == 0 && store_count() == 1);
+	run("{\"hook_event_name\":7,\"session_id\":\"x\"}");
+	CHECK(o.replylen == 0 && store_count() == 1);
+
+	/* messages are cut to MSGMAX bytes at a character boundary */
+	for (i = 0; i < MSGMAX; i++)
+		memcpy(text + 2 * i, "\xc3\xa9", 2);
+	text[2 * MSGMAX] = '\0';
+	snprintf(line, sizeof(line), "{\"session_id\":\"m\",\"hook_event_name\":"
+	         "\"Notification\",\"notification_type\":\"permission_prompt\","
+	         "\"message\":\"x%s\"}", text);
+	run(line);
+	s = store_find("m");
+	CHECK(s && s->hasmsg && strlen(s->msg) <= MSGMAX &&
+	      strlen(s->msg) >= MSGMAX - 1 && s->msg[0] == 'x' &&
+	      (strlen(s->msg) - 1) % 2 == 0);
+	CHECK(store_check() == 0);
+}
+
+static void
+statusline(void)
+{
+	static const char *payload = "{\"session_id\":\"sl\","
+	    "\"transcript_path\":\"/t.jsonl\",\"cwd\":\"/home/u/app\","
+	    "\"model\":{\"id\":\"claude-opus-4-1\",\"display_name\":\"Opus\"},"
+	    "\"workspace\":{\"current_dir\":\"/home/u/app\"},\"version\":\"2.1.3\","
+	    "\"cost\":{\"total_cost_usd\":0.01},\"context_window\":"
+	    "{\"used_percentage\":41.5},\"rate_limits\":{\"five_hour\":"
+	    "{\"used_percentage\":41.2,\"resets_at\":1790003600},\"seven_day\":"
+	    "{\"used_percentage\":71,\"resets_at\":1790500000}}}";
+	char line[2 * sizeof(STATUSFMT) * 6 + 128], fmtjson[sizeof(STATUSFMT) * 6];
+	char first[TEXTMAX + 2];
+	struct jw w;
+
+	start();
+	run("{\"session_id\":\"sl\",\"hook_event_name\":\"UserPromptSubmit\","
+	    "\"cwd\":\"/home/u/app\"}");
+	run("{\"cmd\":\"SET\",\"session_id\":\"other\",\"status\":\"attention\","
+	    "\"working_dir\":\"/home/u/other\"}");
+	CHECK(run(payload) == PROTO_DONE);
+	/* text, one line, and rate_limits became usage data */
+	CHECK(o.replylen > 0 && reply[o.replylen - 1] == '\n' &&
+	      lines(reply) == 1 && reply[0] != '{');
+	memset(first, 0, sizeof(first));
+	memcpy(first, reply, o.replylen < sizeof(first) ? o.replylen :
+	       sizeof(first) - 1);
+	CHECK(between(note, "{\"version\":1,\"type\":\"usage\",\"usage\":"
+	      "{\"five_hour\":{\"utilization\":41.20,\"resets_at\":"
+	      "\"2026-09-21T15:13:20Z\"},\"seven_day\":{\"utilization\":71.00,"
+	      "\"resets_at\":\"2026-09-27T09:06:40Z\"},\"source\":"
+	      "\"statusline\"", "}}\n") && lines(note) == 1);
+	CHECK(store_count() == 2);
+	/* the same data again tells nobody */
+	run(payload);
+	CHECK(o.notelen == 0);
+	run("{\"cmd\":\"USAGE\"}");
+	CHECK(!strncmp(reply, OK "{\"state\":\"ok\",\"fetched_at\":",
+	      strlen(OK) + 27));
+	run("{\"cmd\":\"FORMAT\",\"format\":\"{usage.5h}/{usage.7d} "
+	    "{usage.5h.reset}\",\"raw\":true}");
+	CHECK(is(reply, "41/71 1h00m\n"));
+
+	/* the reply is STATUSFMT rendered for the payload's session */
+	jw_init(&w, fmtjson, sizeof(fmtjson));
+	jw_esc(&w, STATUSFMT, strlen(STATUSFMT));
+	fmtjson[w.len] = '\0';
+	snprintf(line, sizeof(line), "{\"cmd\":\"FORMAT\",\"format\":\"%s\","
+	         "\"session_id\":\"sl\",\"raw\":true}", fmtjson);
+	run(line);
+	CHECK(is(reply, first));
+	/* old Claude Code: hook_event_name "Status"; an unknown session */
+	run("{\"session_id\":\"sl\",\"hook_event_name\":\"Status\"}");
+	CHECK(is(reply, first));
+	run("{\"session_id\":\"nobody\"}");
+	CHECK(o.replylen > 0 && reply[0] != '{' && store_count() == 2);
+}
+
+static void
+format(void)
+{
+	char line[FORMATMAX + 256], msg[64];
+	size_t n;
+
+	start();
+	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"attention\","
+	    "\"working_dir\":\"/home/u/src/app/\"}");
+	tick(90);
+	run("{\"cmd\":\"SET\",\"session_id\":\"b\",\"status\":\"working\","
+	    "\"working_dir\":\"/\"}");
+	run("{\"cmd\":\"SET\",\"session_id\":\"c\",\"status\":\"closed\"}");
+	run("{\"cmd\":\"FORMAT\",\"format\":\"{attention}/{question}/{working}/"
+	    "{closed} {active} {inactive} {sessions}\",\"raw\":true}");
+	CHECK(is(reply, fmt("1/0/1/1 2 %d 3\n", INACT(90))));
+	run("{\"cmd\":\"FORMAT\",\"format\":\"{attention}/{question}\"}");
+	CHECK(is(reply, ok("\"1/0\"")));
+	run("{\"cmd\":\"FORMAT\",\"format\":\"{?A:{attention}}{?Q:{question}}"
+	    "[{?{nothing}x}]\",\"raw\":true}");
+	CHECK(is(reply, "A:1[]\n"));
+	run("{\"cmd\":\"FORMAT\",\"format\":\"{{x}} {top.dir} {top.id} "
+	    "{top.elapsed} {unknown} {top.path|json}\",\"raw\":true}");
+	CHECK(is(reply, "{x} app a 1m  /home/u/src/app/\n"));
+	run("{\"cmd\":\"FORMAT\",\"format\":\"{self.status} {self.dir} "
+	    "{self.agent}\",\"session_id\":\"b\",\"raw\":true}");
+	CHECK(is(reply, "working / claudecode\n"));
+	run("{\"cmd\":\"FORMAT\",\"format\":\"[{self.status}]\","
+	    "\"session_id\":\"nobody\",\"raw\":true}");
+	CHECK(is(reply, "[]\n"));
+	run("{\"cmd\":\"FORMAT\",\"format\":\"a\\nb {unterminated\","
+	    "\"raw\":true}");
+	CHECK(is(reply, "a b {unterminated\n"));
+	run("{\"cmd\":\"FORMAT\",\"format\":\"q\\\"{top.dir}\\\\\"}");
+	CHECK(is(reply, ok("\"q\\\"app\\\\\"")));
+	run("{\"cmd\":\"FORMAT\",\"format\":\"{usage.5h}%{usage.5h.reset}\","
+	    "\"raw\":true}");
+	CHECK(is(reply, "%\n"));
+	/* a session's text cannot drive the terminal; the template can */
+	run("{\"cmd\":\"SET\",\"session_id\":\"t\",\"status\":\"question\","
+	    "\"working_dir\":\"/x/\\u001b]0;t\\u0007\\t\\u007f\"}");
+	run("{\"cmd\":\"FORMAT\",\"format\":\"\\u001b[1m{self.dir}\\t|\","
+	    "\"session_id\":\"t\",\"raw\":true}");
+	CHECK(is(reply, "\x1b[1m?]0;t???\t|\n"));
+	run("{\"cmd\":\"FORMAT\",\"format\":\"{self.dir|json}\","
+	    "\"session_id\":\"t\",\"raw\":true}");
+	CHECK(is(reply, "\\u001b]0;t\\u0007\\t\\u007f\n"));
+	run("{\"cmd\":\"DELETE\",\"session_id\":\"t\"}");
+
+	/* a template of FORMATMAX bytes, one more is refused */
+	n = (size_t)snprintf(line, sizeof(line),
+	                     "{\"cmd\":\"FORMAT\",\"raw\":true,\"format\":\"");
+	memset(line + n, 'f', FORMATMAX + 1);
+	snprintf(line + n + FORMATMAX + 1, sizeof(line) - n - FORMATMAX - 1,
+	         "\"}");
+	run(line);
+	snprintf(msg, sizeof(msg), "field format is longer than %d bytes",
+	         FORMATMAX);
+	CHECK(is(reply, err(msg)));
+	snprintf(line + n + FORMATMAX, sizeof(line) - n - FORMATMAX, "\"}");
+	run(line);
+	CHECK(o.replylen == FORMATMAX + 1);
+	/* rendered past TEXTMAX: an error, not a cut line */
+	n = (size_t)snprintf(line, sizeof(line),
+	                     "{\"cmd\":\"FORMAT\",\"raw\":true,\"format\":\"");
+	while (n + 16 < sizeof(line) && n < FORMATMAX)
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "{top.path}");
+	snprintf(line + n, sizeof(line) - n, "\"}");
+	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"attention\","
+	    "\"working_dir\":\"/home/u/a-long-directory-name/"
+	    "and-another-long-one/and-a-third\"}");
+	if ((FORMATMAX / 10) * 50 > TEXTMAX) {
+		run(line);
+		CHECK(is(reply, err("rendered text too long")));
+	}
+	CHECK(store_check() == 0);
+}
+
+/* PROTO_AGAIN: no room for the largest reply changes nothing. */
+static void
+again(void)
+{
+	char line[DIRMAX + 128], dir[DIRMAX + 1];
+	const char *jp;
+	size_t need;
+	int i;
+
+	start();
+	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\"}");
+	proto_journalclear();
+	CHECK(runroom("{\"cmd\":\"SET\",\"session_id\":\"b\",\"status\":"
+	      "\"working\"}", ONEREPLYMAX - 1) == PROTO_AGAIN);
+	CHECK(o.need >= ONEREPLYMAX && o.replylen == 0 && o.notelen == 0);
+	CHECK(!store_find("b") && store_count() == 1);
+	CHECK(runroom("{\"cmd\":\"RM\",\"session_id\":\"a\"}", 100) ==
+	      PROTO_AGAIN && store_find("a")->status == ST_WORKING);
+	CHECK(runroom("{\"cmd\":\"DELETE\",\"session_id\":\"a\"}", 0) ==
+	      PROTO_AGAIN && store_find("a"));
+	CHECK(runroom("{\"session_id\":\"a\",\"hook_event_name\":\"Stop\"}",
+	      10) == PROTO_AGAIN && store_find("a")->status == ST_WORKING);
+	CHECK(runroom("{\"cmd\":\"STOP\",\"confirmed\":true}", 10) ==
+	      PROTO_AGAIN && !o.stop);
+	CHECK(runroom("{\"cmd\":\"SUB\"}", 10) == PROTO_AGAIN && !o.subscribe);
+	CHECK(proto_journal(&jp) == 0); /* and nothing to write down */
+
+	/* a LIST larger than the room asks for what it needs */
+	dir[0] = '/';
+	memset(dir + 1, 'd', DIRMAX - 1);
+	dir[DIRMAX] = '\0';
+	for (i = 0; i < SESSMAX - 1; i++) {
+		snprintf(line, sizeof(line), "{\"cmd\":\"SET\",\"session_id\":"
+		         "\"l%d\",\"status\":\"question\",\"working_dir\":\"%s\"}",
+		         i, dir);
+		run(line);
+		run("{\"cmd\":\"LIST\"}");
+		if (o.replylen > ONEREPLYMAX)
+			break;
+	}
+	need = o.replylen;
+	CHECK(need > ONEREPLYMAX);
+	CHECK(runroom("{\"cmd\":\"LIST\"}", need - 1) == PROTO_AGAIN &&
+	      o.need == need && o.replylen == 0);
+	CHECK(runroom("{\"cmd\":\"LIST\"}", need) == PROTO_DONE &&
+	      o.replylen == need);
+	CHECK(runroom("{\"cmd\":\"SUB\",\"snapshot\":true}", need) ==
+	      PROTO_AGAIN && !o.subscribe && o.need > need);
+	CHECK(runroom("{\"cmd\":\"SUB\",\"snapshot\":true}", o.need) ==
+	      PROTO_DONE && o.subscribe);
+	CHECK(store_check() == 0);
+}
+
+/* proto_toolong(): the first LINEMAX bytes of a line too long to keep. */
+static void
+toolong(void)
+{
+	static char line[LINEMAX + 64];
+	size_t n;
+
+	start();
+	/* a hook payload: its fields before the cut are mapped */
+	n = (size_t)snprintf(line, sizeof(line), "{\"session_id\":\"big\","
+	                     "\"cwd\":\"/w\",\"hook_event_name\":\"PreToolUse\","
+	                     "\"tool_name\":\"AskUserQuestion\",\"tool_input\":"
+	                     "{\"content\":\"");
+	memset(line + n, 'x', sizeof(line) - n);
+	memset(&o, 0, sizeof(o));
+	o.room = REPLYMAX;
+	CHECK(proto_toolong(&env, &o, line, LINEMAX) == PROTO_DONE);
+	copyout();
+	CHECK(o.replylen == 0 && lines(note) == 1);
+	CHECK(store_find("big") && store_find("big")->status == ST_QUESTION);
+	CHECK(!strcmp(store_find("big")->dir, "/w"));
+
+	n = (size_t)snprintf(line, sizeof(line), "{\"session_id\":\"big\","
+	                     "\"hook_event_name\":\"Stop\",\"last_assistant_"
+	                     "message\":\"");
+	memset(line + n, 'y', sizeof(line) - n);
+	memset(&o, 0, sizeof(o));
+	o.room = REPLYMAX;
+	CHECK(proto_toolong(&env, &o, line, LINEMAX) == PROTO_DONE);
+	CHECK(o.replylen == 0 && store_find("big")->status == ST_ATTENTION);
+
+	/* commands and anything else get the error */
+	n = (size_t)snprintf(line, sizeof(line), "{\"cmd\":\"SET\","
+	                     "\"session_id\":\"c\",\"status\":\"working\","
+	                     "\"working_dir\":\"");
+	memset(line + n, 'z', sizeof(line) - n);
+	memset(&o, 0, sizeof(o));
+	o.room = REPLYMAX;
+	CHECK(proto_toolong(&env, &o, line, LINEMAX) == PROTO_DONE);
+	copyout();
+	CHECK(is(reply, err("line too long")) && !store_find("c"));
+	/* the event name after the cut: nothing to map */
+	n = (size_t)snprintf(line, sizeof(line), "{\"session_id\":\"late\","
+	                     "\"tool_input\":\"");
+	memset(line + n, 'z', sizeof(line) - n);
+	memcpy(line + LINEMAX + 2, "\",\"hook_event_name\":\"Stop\"}", 27);
+	memset(&o, 0, sizeof(o));
+	o.room = REPLYMAX;
+	proto_toolong(&env, &o, line, LINEMAX);
+	copyout();
+	CHECK(is(reply, err("line too long")) && !store_find("late"));
+	memset(line, ' ', sizeof(line));
+	memset(&o, 0, sizeof(o));
+	o.room = REPLYMAX;
+	proto_toolong(&env, &o, line, LINEMAX);
+	copyout();
+	CHECK(is(reply, err("line too long")));
+	/* and with no room, nothing happens */
+	n = (size_t)snprintf(line, sizeof(line), "{\"session_id\":\"nr\","
+	                     "\"hook_event_name\":\"Stop\",\"x\":\"");
+	memset(line + n, 'x', sizeof(line) - n);
+	memset(&o, 0, sizeof(o));
+	o.room = 10;
+	CHECK(proto_toolong(&env, &o, line, LINEMAX) == PROTO_AGAIN &&
+	      !store_find("nr"));
+	CHECK(store_check() == 0);
+}
+
+/* The journal: one record per change, read back by proto_restore(). */
+static void
+journal(void)
+{
+	static char snap1[8 * RECMAX], snap2[8 * RECMAX];
+	const char *p, *nl;
+	size_t n, n1, n2;
+	int pos;
+
+	start();
+	env.wallms = env.wall * 1000 + 250;
+	CHECK(proto_journal(&p) == 0 && proto_journalclear() == 0);
+	run("{\"cmd\":\"SET\",\"session_id\":\"j\",\"status\":\"working\","
+	    "\"working_dir\":\"/tmp\",\"priority\":5}");
+	n = proto_journal(&p);
+	CHECK(n > 0 && p[n - 1] == '\n' && memchr(p, '\n', n) == p + n - 1);
+	CHECK(!strncmp(p, "{\"session_id\":\"j\",", 18));
+	CHECK(proto_journalclear() == 0 && proto_journal(&p) == 0);
+	/* read-only commands write nothing */
+	run("{\"cmd\":\"LIST\"}");
+	run("{\"cmd\":\"GET\",\"session_id\":\"j\"}");
+	run("{\"cmd\":\"FORMAT\",\"format\":\"{working}\"}");
+	CHECK(proto_journal(&p) == 0);
+	tick(10);
+	env.wallms += 10000;
+	run("{\"session_id\":\"j\",\"hook_event_name\":\"Notification\","
+	    "\"notification_type\":\"permission_prompt\",\"message\":\"m\"}");
+	run("{\"session_id\":\"k\",\"hook_event_name\":\"SessionStart\"}");
+	run("{\"cmd\":\"RM\",\"session_id\":\"k\"}");
+	run("{\"cmd\":\"SET\",\"session_id\":\"gone\",\"status\":\"working\"}");
+	run("{\"cmd\":\"DELETE\",\"session_id\":\"gone\"}");
+	n = proto_journal(&p);
+	CHECK(lines(p) >= 5);
+	CHECK(strstr(p, "{\"deleted\":\"gone\"}\n") != NULL);
+
+	/* a snapshot loads back into the same table */
+	pos = 0;
+	n1 = proto_snapshot(&env, snap1, sizeof(snap1), &pos);
+	CHECK(n1 > 0 && lines(snap1) == 2);
+	proto_init(1);
+	CHECK(store_count() == 0);
+	for (p = snap1; (nl = memchr(p, '\n', n1 - (size_t)(p - snap1)));
+	     p = nl + 1)
+		CHECK(proto_restore(&env, p, (size_t)(nl - p), 86400) == 0);
+	CHECK(store_count() == 2 && store_nclosed() == 1);
+	CHECK(store_find("j") && store_find("j")->priority == 5 &&
+	      store_find("j")->status == ST_ATTENTION &&
+	      !strcmp(store_find("j")->msg, "m"));
+	pos = 0;
+	n2 = proto_snapshot(&env, snap2, sizeof(snap2), &pos);
+	CHECK(n1 == n2);
+	run("{\"cmd\":\"GET\",\"session_id\":\"j\"}");
+	CHECK(strstr(reply, "\"elapsed_seconds\":0,\"idle_seconds\":0,") &&
+	      strstr(reply, "\"message\":\"m\""));
+	/* bad records are refused, stale ones left out */
+	CHECK(proto_restore(&env, "{\"session_id\":\"x\"}", 17, 86400) == -1);
+	CHECK(proto_restore(&env, "nonsense", 8, 86400) == -1);
+	CHECK(proto_restore(&env, "{\"deleted\":\"j\"}", 15, 86400) == 0 &&
+	      !store_find("j"));
+	tick(100);
+	env.wallms += 100000;
+	nl = memchr(snap1, '\n', n1);        /* the first record is j's */
+	CHECK(!strncmp(snap1, "{\"session_id\":\"j\"", 17));
+	CHECK(proto_restore(&env, snap1, (size_t)(nl - snap1), 50) == 0);
+	CHECK(store_count() == 1);   /* idle 100 s > 50 s: not loaded */
+	CHECK(store_check() == 0);
+
+	/* without -S nothing is recorded; without subscribers nothing told */
+	proto_init(0);
+	env.subscribers = 0;
+	run("{\"cmd\":\"SET\",\"session_id\":\"q\",\"status\":\"working\"}");
+	CHECK(!strncmp(reply, OK, strlen(OK)) && o.notelen == 0);
+	run("{\"session_id\":\"q\",\"hook_event_name\":\"Stop\"}");
+	CHECK(store_find("q")->status == ST_ATTENTION && o.notelen == 0);
+	CHECK(proto_journal(&p) == 0);
+	env.subscribers = 1;
+	run("{\"cmd\":\"DELETE\",\"session_id\":\"q\"}");
+	CHECK(lines(note) == 1 && proto_journal(&p) == 0);
+}
+
+static void
+usage(void)
+{
+	static const char *text = "{\"five_hour\":{\"utilization\":12.0,"
+	    "\"resets_at\":\"2026-09-21T16:00:00.123+00:00\"},\"seven_day\":"
+	    "{\"utilization\":55.5,\"resets_at\":null},\"source\":\"x\"}\n";
+
+	start();
+	CHECK(proto_usagestale(W0, 180));
+	run("{\"session_id\":\"u\",\"hook_event_name\":\"Stop\"}");
+	CHECK(o.usagewanted);
+	memset(&o, 0, sizeof(o));
+	proto_usage(&env, &o, text, strlen(text), NULL);
+	copyout();
+	CHECK(o.replylen == 0);
+	CHECK(between(note, "{\"version\":1,\"type\":\"usage\",\"usage\":"
+	      "{\"five_hour\":{\"utilization\":12.0,\"resets_at\":"
+	      "\"2026-09-21T16:00:00.123+00:00\"},\"seven_day\":{\"utilization\":"
+	      "55.5,\"resets_at\":null},\"source\":\"command\"", "}}\n") &&
+	      lines(note) == 1);
+	CHECK(!proto_usagestale(W0 + 179, 180) &&
+	      proto_usagestale(W0 + 180, 180));
+	run("{\"cmd\":\"FORMAT\",\"format\":\"{usage.5h} {usage.7d} "
+	    "{usage.5h.reset}\",\"raw\":true}");
+	CHECK(is(reply, "12 56 1h46m\n"));
+	run("{\"session_id\":\"u\",\"hook_event_name\":\"Stop\"}");
+	CHECK(!o.usagewanted);
+	run("{\"cmd\":\"SUB\"}");
+	CHECK(lines(reply) == 2 && strstr(reply, "\n{\"version\":1,\"type\":"
+	      "\"usage\",\"usage\":{\"five_hour\""));
+
+	memset(&o, 0, sizeof(o));
+	proto_usage(&env, &o, "oops", 4, NULL);
+	copyout();
+	CHECK(is(note, "{\"version\":1,\"type\":\"warn\",\"message\":\"usage "
+	      "command did not print a JSON object\"}\n"));
+	CHECK(proto_usagestale(W0, 180));
+	memset(&o, 0, sizeof(o));
+	proto_usage(&env, &o, NULL, 0, "usage command timed out");
+	copyout();
+	CHECK(strstr(note, "\"type\":\"warn\"") != NULL);
+	run("{\"cmd\":\"USAGE\"}");
+	CHECK(!strncmp(reply, OK "{\"state\":\"unavailable\"", strlen(OK) + 22));
+	CHECK(proto_lastactive() == env.mono);
+	run("{\"cmd\":\"RM\",\"session_id\":\"u\"}");
+	CHECK(proto_lastactive() == LLONG_MIN);
+}
+
+int
+main(void)
+{
+	commands();
+	errors();
+	limits();
+	hooks();
+	statusline();
+	format();
+	again();
+	toolong();
+	journal();
+	usage();
+	return REPORT();
+}
