@@ -529,7 +529,7 @@ handle(struct client *c, const char *line, size_t len, int toolong)
 	struct proto_env env;
 	struct proto_out o;
 	const char *rec;
-	int r;
+	int r, sndbuf = SUBSNDBUF;
 
 	envnow(&env);
 	memset(&o, 0, sizeof(o));
@@ -553,6 +553,9 @@ handle(struct client *c, const char *line, size_t len, int toolong)
 		persist();
 	if (o.subscribe && !c->sub) {
 		c->sub = 1;
+		/* more slack in the kernel for bursts; it caps the size */
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
+		                 sizeof(sndbuf));
 		if (nsubs++ == 0 && proto_usagestale(env.wall, usageinterval))
 			usagenext = env.mono;
 	}
