@@ -66,16 +66,17 @@ static void drop(struct session *s);
 static int restorefields(const struct proto_env *env, struct req *r,
                          struct session *t);
 static void record(struct jw *w, const struct proto_env *env,
-                   const struct session *s);
-static void save(const struct proto_env *env, const struct session *s);
+                   struct session *s);
+static void save(const struct proto_env *env, struct session *s);
 static void note_removed(const char *id);
-static void note_update(const struct proto_env *env, const struct session *s,
+static void note_update(const struct proto_env *env, struct session *s,
                         const char *snap, size_t len);
 static void replysnap(struct jw *w, const struct proto_env *env,
-                      const struct session *s, size_t *at);
+                      struct session *s, size_t *at);
 static void okbegin(struct jw *w);
 static void identity(struct jw *w, const struct session *s);
-static void history(struct jw *w, const struct session *s);
+static void history(struct jw *w, struct session *s);
+static void histitems(struct jw *w, const struct session *s);
 static int parsestatus(const char *name);
 static void ratelimits(const struct proto_env *env, struct req *r);
 static int render(const struct proto_env *env, const struct session *self,
@@ -84,7 +85,7 @@ static void setmsg(struct session *s, const char *text);
 static void setusage(const struct proto_env *env, const char *obj,
                      size_t len);
 static void snapshot(struct jw *w, const struct proto_env *env,
-                     const struct session *s);
+                     struct session *s);
 static int statusline(const struct proto_env *, struct proto_out *, struct req *);
 static const struct session *topsession(const struct proto_env *env);
 static int usagefield(const char *key, char *out, size_t size);
@@ -325,9 +326,29 @@ identity(struct jw *w, const struct session *s)
 		jw_lit(w, "null");
 }
 
-/* The history array's elements, oldest first. */
+/*
+ * The history array's elements, oldest first. They change only with the
+ * status, so the rendering is kept in the session and copied.
+ */
 static void
-history(struct jw *w, const struct session *s)
+history(struct jw *w, struct session *s)
+{
+	struct jw h;
+
+	if (s->histlen == 0) {
+		jw_init(&h, s->histjson, sizeof(s->histjson));
+		histitems(&h, s);
+		s->histlen = h.full ? 0 : h.len;
+		if (h.full) { /* cannot happen: HISTITEMMAX holds an item */
+			histitems(w, s);
+			return;
+		}
+	}
+	jw_mem(w, s->histjson, s->histlen);
+}
+
+static void
+histitems(struct jw *w, const struct session *s)
 {
 	int i;
 
@@ -343,7 +364,7 @@ history(struct jw *w, const struct session *s)
 }
 
 static void
-snapshot(struct jw *w, const struct proto_env *env, const struct session *s)
+snapshot(struct jw *w, const struct proto_env *env, struct session *s)
 {
 	identity(w, s);
 	jw_lit(w, ",\"elapsed_seconds\":");
@@ -367,7 +388,7 @@ snapshot(struct jw *w, const struct proto_env *env, const struct session *s)
 
 /* An update; snap, when given, is the session's snapshot rendered already. */
 static void
-note_update(const struct proto_env *env, const struct session *s,
+note_update(const struct proto_env *env, struct session *s,
             const char *snap, size_t len)
 {
 	if (!listening)
@@ -382,7 +403,7 @@ note_update(const struct proto_env *env, const struct session *s,
 
 /* A reply whose data is the session's snapshot; *at: where that starts. */
 static void
-replysnap(struct jw *w, const struct proto_env *env, const struct session *s,
+replysnap(struct jw *w, const struct proto_env *env, struct session *s,
           size_t *at)
 {
 	okbegin(w);
@@ -444,7 +465,7 @@ makeroom(void)
  * a restarted daemon continues them. The snapshot is the same records.
  */
 static void
-record(struct jw *w, const struct proto_env *env, const struct session *s)
+record(struct jw *w, const struct proto_env *env, struct session *s)
 {
 	identity(w, s);
 	jw_lit(w, ",\"priority\":");
@@ -465,7 +486,7 @@ record(struct jw *w, const struct proto_env *env, const struct session *s)
 }
 
 static void
-save(const struct proto_env *env, const struct session *s)
+save(const struct proto_env *env, struct session *s)
 {
 	if (journaling)
 		record(&jnl, env, s);
@@ -1241,6 +1262,8 @@ setusage(const struct proto_env *env, const char *obj, size_t len)
 	usagelen = len;
 	usageat = env->wall;
 	usagestate = USAGE_OK;
+	if (!listening)
+		return;
 	jw_lit(&notes, "{\"version\":1,\"type\":\"usage\",\"usage\":");
 	usageobj(&notes);
 	jw_lit(&notes, "}\n");
@@ -1568,6 +1591,7 @@ proto_restore(const struct proto_env *env, const char *line, size_t len,
 	s->active = t.active;
 	s->nhist = t.nhist;
 	memcpy(s->hist, t.hist, sizeof(t.hist));
+	s->histlen = 0;
 	if (s->status == ST_CLOSED)
 		store_setclosed(s, t.closeseq);
 	while (store_nclosed() > MAXCLOSED)

@@ -65,6 +65,8 @@ void jw_u64(struct jw *w, unsigned long long v);
 void jw_i64(struct jw *w, long long v);
 
 /* store.c */
+#define HISTITEMMAX   56    /* bytes of {"status":"attention","at_secs":N}, */
+
 struct hist {
 	long long at;         /* wall-clock seconds */
 	int status;
@@ -80,6 +82,8 @@ struct session {
 	unsigned long long closeseq; /* order of closing, for eviction */
 	int nhist;
 	struct hist hist[HISTMAX];   /* oldest first */
+	size_t histlen;       /* bytes in histjson; 0: render it again */
+	char histjson[HISTMAX * HISTITEMMAX];  /* hist as JSON, for reuse */
 	int hasdir, hasmsg;
 	char id[IDMAX + 1];
 	char agent[AGENTMAX + 1];
@@ -152,7 +156,7 @@ void proto_warn(struct proto_out *o, const char *msg);
  */
 #define ESCMAX(n)     (6 * (n) + 2)
 #define SNAPMAX       (ESCMAX(IDMAX) + ESCMAX(AGENTMAX) + ESCMAX(DIRMAX) + \
-                       ESCMAX(MSGMAX) + HISTMAX * 48 + 320)
+                       ESCMAX(MSGMAX) + HISTMAX * HISTITEMMAX + 320)
 #define NOTEMAX       (SNAPMAX + 64)
 #define ONEREPLYMAX   (SNAPMAX + 64)
 #define LISTMAX       (SESSMAX * (SNAPMAX + 1) + 64)

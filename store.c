@@ -58,6 +58,7 @@ histpush(struct session *s, int status, long long wall)
 		s->nhist++;
 	s->hist[s->nhist - 1].status = status;
 	s->hist[s->nhist - 1].at = wall;
+	s->histlen = 0;
 }
 
 void

@@ -32,7 +32,7 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 ok()   { pass=$((pass + 1)); echo "PASS $1"; }
-bad()  { fail=$((fail + 1)); echo "FAIL $1"; shift; for l; do echo "     $l"; done; }
+bad()  { fail=$((fail + 1)); echo "FAIL $1"; shift; for l; do printf '     %s\n' "$l"; done; }
 skp()  { skip=$((skip + 1)); echo "SKIP $1: $2"; }
 
 # --- build ------------------------------------------------------------
