@@ -8,7 +8,7 @@
 /* connections */
 #define MAXCLIENTS    256      /* connections at once (protocol: >= 128) */
 #define LINEMAX       65536    /* bytes of one request line, newline excluded */
-#define RINGSIZE      65536    /* per-client output ring, bytes, power of 2 */
+#define RINGSIZE      131072   /* per-client output ring, bytes, power of 2 */
 #define BIGRINGS      2        /* shared rings lent for replies > RINGSIZE */
 #define BIGRINGSIZE   4194304  /* bytes, power of 2: holds a full LIST */
 #define FLUSHWAITMS   1000     /* on shutdown, time to deliver last replies */
