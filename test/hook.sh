@@ -402,6 +402,9 @@ EOF
 # A "daemon" that fails to start, printing on both streams.
 t_badstart() {
 	n=start-fails-quietly
+	if ! command -v socat >/dev/null 2>&1; then
+		skp $n "socat not found"; return
+	fi
 	mkdir -p "$T/bad"
 	cp "$top/sessiond-hook" "$T/bad/"
 	printf '#!/bin/sh\necho junk\necho "sessiond: cannot bind" >&2\nexit 1\n' \
