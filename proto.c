@@ -50,6 +50,8 @@ static int cmd_sub(const struct proto_env *, struct proto_out *, struct req *);
 static int cmd_usage(const struct proto_env *, struct proto_out *, struct req *);
 static void closed(struct session *keep);
 static long long days(long long y, int m, int d);
+static int dispatch(const struct proto_env *env, struct proto_out *o,
+                    struct req *r, int part);
 static void duration(char *buf, size_t size, long long secs);
 static int error(struct proto_out *o, const char *fmt, const char *arg);
 static struct jfield *field(struct req *r, const char *key);
@@ -81,6 +83,8 @@ static int parsestatus(const char *name);
 static void ratelimits(const struct proto_env *env, struct req *r);
 static int render(const struct proto_env *env, const struct session *self,
                   const char *t, size_t n, struct jw *w, int depth);
+static int serve(const struct proto_env *env, struct proto_out *o,
+                 const char *line, size_t len, int part);
 static void setmsg(struct session *s, const char *text);
 static void setusage(const struct proto_env *env, const char *obj,
                      size_t len);
@@ -1623,39 +1627,40 @@ proto_init(int journal)
 	usagelen = 0;
 }
 
+/*
+ * Sorts out a scanned line. part: only the line's first LINEMAX bytes
+ * were scanned; a command is then refused, a hook event (or an old
+ * "Status" one) is still served from the fields found: Claude Code sends
+ * session_id and hook_event_name first.
+ */
 static int
 dispatch(const struct proto_env *env, struct proto_out *o, struct req *r,
-         int err)
+         int part)
 {
 	struct jfield *cmd, *ver, *ev;
 	unsigned long long v;
-	char name[16];
+	char name[16];        /* longer than any command name */
 	int i, present;
 
-	cmd = field(r, "cmd");
-	if (!cmd) {
-		if (err != JE_OK && err != JE_PART)
-			return error(o, json_strerror(err), NULL);
+	if (!(cmd = field(r, "cmd"))) {
 		ev = field(r, "hook_event_name");
-		if (field(r, "session_id")) {
-			cmdname = "hook event";
-			if (ev && !(ev->type == J_STRING && ev->len == 6 &&
-			    !memcmp(r->line + ev->off, "Status", 6)))
-				return hook(env, o, r);
-			if (err == JE_OK)
-				return statusline(env, o, r);
-		}
-		if (ev) {
+		if (!field(r, "session_id")) {
+			if (!ev)
+				return error(o, part ? "line too long" :
+				             "missing field: cmd", NULL);
 			fprintf(stderr, "sessiond: hook event without "
 			        "session_id ignored\n");
-			o->reply = NULL;
-			o->replylen = 0;
 			return PROTO_DONE;
 		}
-		return error(o, err == JE_PART ? "line too long" :
-		             "missing field: cmd", NULL);
+		if (part && !ev) /* what it is may lie past the cut */
+			return error(o, "line too long", NULL);
+		cmdname = "hook event";
+		if (ev && !(ev->type == J_STRING && ev->len == 6 &&
+		    !memcmp(r->line + ev->off, "Status", 6)))
+			return hook(env, o, r);
+		return statusline(env, o, r);
 	}
-	if (err == JE_PART)
+	if (part)
 		return error(o, "line too long", NULL);
 	if ((ver = field(r, "version")) && ver->type != J_NULL) {
 		if (ver->type != J_NUMBER)
@@ -1678,9 +1683,10 @@ dispatch(const struct proto_env *env, struct proto_out *o, struct req *r,
 	return error(o, "unknown command", NULL);
 }
 
-int
-proto_line(const struct proto_env *env, struct proto_out *o,
-           const char *line, size_t len)
+/* One line, or the first LINEMAX bytes of one (part), in; replies out. */
+static int
+serve(const struct proto_env *env, struct proto_out *o, const char *line,
+      size_t len, int part)
 {
 	static struct req r;
 	int err, ret;
@@ -1694,13 +1700,22 @@ proto_line(const struct proto_env *env, struct proto_out *o,
 	listening = env->subscribers > 0;
 	r.line = line;
 	err = json_scan(line, len, r.f, FIELDMAX, &r.nf);
-	if (err != JE_OK)
+	if (part && err != JE_PART)
+		return error(o, "line too long", NULL);
+	if (!part && err != JE_OK) /* a whole line cut short is bad JSON */
 		return error(o, json_strerror(err == JE_PART ? JE_SYNTAX : err),
 		             NULL);
-	ret = dispatch(env, o, &r, err);
+	ret = dispatch(env, o, &r, part);
 	o->note = notebuf;
 	o->notelen = notes.full ? 0 : notes.len;
 	return ret;
+}
+
+int
+proto_line(const struct proto_env *env, struct proto_out *o,
+           const char *line, size_t len)
+{
+	return serve(env, o, line, len, 0);
 }
 
 /* The first LINEMAX bytes of a line too long to keep. */
@@ -1708,23 +1723,5 @@ int
 proto_toolong(const struct proto_env *env, struct proto_out *o,
               const char *prefix, size_t len)
 {
-	static struct req r;
-	int err, ret;
-
-	o->reply = o->note = NULL;
-	o->replylen = o->notelen = 0;
-	o->need = 0;
-	if (o->room < ONEREPLYMAX)
-		return again(o, ONEREPLYMAX);
-	jw_init(&notes, notebuf, sizeof(notebuf));
-	listening = env->subscribers > 0;
-	r.line = prefix;
-	err = json_scan(prefix, len, r.f, FIELDMAX, &r.nf);
-	if (err != JE_PART || field(&r, "cmd") || !field(&r, "hook_event_name") ||
-	    !field(&r, "session_id"))
-		return error(o, "line too long", NULL);
-	ret = dispatch(env, o, &r, JE_PART);
-	o->note = notebuf;
-	o->notelen = notes.full ? 0 : notes.len;
-	return ret;
+	return serve(env, o, prefix, len, 1);
 }

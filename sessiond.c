@@ -112,6 +112,8 @@ static volatile sig_atomic_t gotsignal;
 static int stopping;                 /* shut down once replies are out */
 static long long started;            /* monotonic ms */
 static long long lastbusy;           /* last time a subscriber listened */
+static long long lastactive;         /* proto_lastactive(), kept */
+static int stirred = 1;              /* a line was handled: recompute it */
 static long long acceptpause;        /* listener rests until then */
 static long idlesecs = IDLESECS;     /* -t; 0: never stop */
 static int waitbig;                  /* some client waits for a big ring */
@@ -539,6 +541,7 @@ handle(struct client *c, const char *line, size_t len, int toolong)
 		o.room = BIGRINGSIZE; /* a big reply is rendered only once */
 	r = toolong ? proto_toolong(&env, &o, line, len) :
 	    proto_line(&env, &o, line, len);
+	stirred = 1;
 	if (r == PROTO_AGAIN) {
 		c->need = o.need;
 		return r;
@@ -1193,7 +1196,11 @@ run(void)
 			lastbusy = now;
 		deadline = flushing ? deadline : LLONG_MAX;
 		if (!flushing && idlesecs > 0) {
-			busyuntil = proto_lastactive();
+			if (stirred) { /* only events move it, not time */
+				lastactive = proto_lastactive();
+				stirred = 0;
+			}
+			busyuntil = lastactive;
 			busyuntil = busyuntil == LLONG_MIN ? lastbusy :
 			            busyuntil + INACTIVESECS * 1000LL;
 			if (busyuntil < lastbusy)

@@ -742,6 +742,13 @@ t_statusline() {
 	old='{"session_id":"a2","hook_event_name":"Status","cwd":"/src/cli","model":{"id":"m"}}'
 	check statusline-old-status-event "$(printf '%s\n' "$old" | "$SDC" "$SOCK")" "attention | 2 waiting: api"
 	check statusline-no-state-change "$(status_of w1)" working
+	pad=$(head -c 70000 /dev/zero | tr '\0' p)
+	check statusline-overlong-unknown "$(printf '{"session_id":"w1","cwd":"/src/web","pad":"%s"}\n' "$pad" | "$SDC" "$SOCK")" \
+		'{"version":1,"ok":false,"error":"line too long"}'
+	check statusline-overlong-status-event "$(printf '{"session_id":"w1","hook_event_name":"Status","pad":"%s"}' "$pad" | "$SDC" "$SOCK")" \
+		"working | 2 waiting: api"
+	check overlong-no-id "$(printf '{"cwd":"/x","pad":"%s"}\n' "$pad" | "$SDC" "$SOCK")" \
+		'{"version":1,"ok":false,"error":"line too long"}'
 	check statusline-unknown-session "$(printf '{"session_id":"zz","cwd":"/"}\n' | "$SDC" "$SOCK")" " | 2 waiting: api"
 	expect format-counts '{"cmd":"FORMAT","format":"{?A{attention} }{?Q{question} }{?W{working}} of {active}/{sessions}","raw":true}' \
 		"A2 W1 of 3/3"

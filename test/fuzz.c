@@ -357,9 +357,7 @@ kind(const char *line, size_t len, int part)
 		}
 		return K_JSON;
 	}
-	if (part) /* proto_toolong() maps a hook event's prefix */
-		return ev && id ? K_HOOK : K_JSON;
-	if (!id)
+	if (!id || (part && !ev)) /* a prefix must name its event */
 		return K_JSON;
 	if (ev && !(ev->type == J_STRING && ev->len == 6 &&
 	    !memcmp(line + ev->off, "Status", 6)))
