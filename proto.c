@@ -69,7 +69,8 @@ static int restorefields(const struct proto_env *env, struct req *r,
                          struct session *t);
 static void record(struct jw *w, const struct proto_env *env,
                    struct session *s);
-static void save(const struct proto_env *env, struct session *s);
+static void save(struct session *s);
+static void forget(struct session *s);
 static void note_removed(const char *id);
 static void note_update(const struct proto_env *env, struct session *s,
                         const char *snap, size_t len);
@@ -117,6 +118,8 @@ static char notebuf[3 * NOTEMAX + USAGELINEMAX];
 static struct jw notes;              /* notifications of the current line */
 static char jbuf[JOURNALBUF];
 static int journaling;               /* records are wanted: -S is set */
+static struct session *dirty[SESSMAX]; /* changed since last written */
+static int ndirty;
 static int listening;                /* notifications are wanted */
 static struct jw jnl;                /* journal records not yet written */
 static char errbuf[ESCMAX(DIRMAX) + 256];  /* an error reply */
@@ -436,6 +439,21 @@ drop(struct session *s)
 		jw_str(&jnl, s->id, strlen(s->id));
 		jw_lit(&jnl, "}\n");
 	}
+	forget(s);
+}
+
+/* Deletes s, and its record if one is due. */
+static void
+forget(struct session *s)
+{
+	int i;
+
+	if (s->dirty) {
+		for (i = 0; dirty[i] != s; i++)
+			;
+		dirty[i] = dirty[--ndirty];
+		s->dirty = 0;
+	}
 	store_delete(s);
 }
 
@@ -489,11 +507,17 @@ record(struct jw *w, const struct proto_env *env, struct session *s)
 	jw_lit(w, "]}\n");
 }
 
+/*
+ * Its record is due: rendered when the journal is written, so a session
+ * changed many times between two writes is written once.
+ */
 static void
-save(const struct proto_env *env, struct session *s)
+save(struct session *s)
 {
-	if (journaling)
-		record(&jnl, env, s);
+	if (journaling && !s->dirty) {
+		s->dirty = 1;
+		dirty[ndirty++] = s;
+	}
 }
 
 /* Keeps at most MSGMAX bytes of text, cut at a UTF-8 character boundary. */
@@ -570,7 +594,7 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 	replysnap(&w, env, s, &at);
 	if (changed)
 		note_update(env, s, w.buf + at, w.len - at - 2);
-	save(env, s);
+	save(s);
 	if (st == ST_CLOSED)
 		closed(s);
 	return finish(o, &w);
@@ -629,7 +653,7 @@ cmd_rm(const struct proto_env *env, struct proto_out *o, struct req *r)
 	store_setstatus(s, ST_CLOSED, env->mono, env->wall);
 	replysnap(&w, env, s, &at);
 	note_update(env, s, w.buf + at, w.len - at - 2);
-	save(env, s);
+	save(s);
 	closed(s);
 	return finish(o, &w);
 }
@@ -674,7 +698,7 @@ cmd_reopen(const struct proto_env *env, struct proto_out *o, struct req *r)
 		             "exists: %s", s->dir);
 	store_setstatus(s, ST_ATTENTION, env->mono, env->wall);
 	note_update(env, s, NULL, 0);
-	save(env, s);
+	save(s);
 	okbegin(&w);
 	snapshot(&w, env, s);
 	jw_lit(&w, "}\n");
@@ -1134,7 +1158,7 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 		/* a subagent's event: its parent is busy, nothing more */
 		if (s) {
 			s->active = env->mono;
-			save(env, s);
+			save(s);
 		}
 		return PROTO_DONE;
 	}
@@ -1149,7 +1173,7 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	if (!rule || rule->status == RULE_ACTIVITY) {
 		if (s) {
 			s->active = env->mono;
-			save(env, s);
+			save(s);
 		}
 		return PROTO_DONE;
 	}
@@ -1182,7 +1206,7 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 		setmsg(s, msg);
 	if (created || changed)
 		note_update(env, s, NULL, 0);
-	save(env, s);
+	save(s);
 	if (rule->status == ST_CLOSED)
 		closed(s);
 	if (usagestate != USAGE_OK)
@@ -1427,15 +1451,38 @@ proto_lastactive(void)
 	return last;
 }
 
-/* Journal records not yet written: the caller writes them, then clears. */
+/*
+ * Journal records waiting: deletions, then the records of the sessions
+ * changed since, rendered now as many as fit. The caller writes them,
+ * calls proto_journalclear() and asks again until this returns 0.
+ */
 size_t
-proto_journal(const char **p)
+proto_journal(const struct proto_env *env, const char **p)
 {
+	struct session *s;
+
+	while (ndirty > 0 && jnl.cap - jnl.len >= RECMAX) {
+		s = dirty[--ndirty];
+		s->dirty = 0;
+		record(&jnl, env, s);
+	}
 	*p = jbuf;
 	return jnl.len;
 }
 
-/* -1 when records were lost to a full buffer: write a snapshot instead. */
+/* 0: nothing waiting; 1: a write is due; 2: due before the next line. */
+int
+proto_journaldue(void)
+{
+	if (jnl.len > JOURNALBUF - 4 * RECMAX)
+		return 2;
+	return jnl.len > 0 || ndirty > 0;
+}
+
+/*
+ * The buffer was written. -1 when deletions were lost to a full buffer:
+ * write a snapshot instead.
+ */
 int
 proto_journalclear(void)
 {
@@ -1443,6 +1490,15 @@ proto_journalclear(void)
 
 	jw_init(&jnl, jbuf, sizeof(jbuf));
 	return lost ? -1 : 0;
+}
+
+/* Forgets every record waiting: a snapshot of the table follows. */
+void
+proto_journaldrop(void)
+{
+	while (ndirty > 0)
+		dirty[--ndirty]->dirty = 0;
+	proto_journalclear();
 }
 
 /* Renders the records of the sessions from *pos on that fit in buf. */
@@ -1574,13 +1630,13 @@ proto_restore(const struct proto_env *env, const char *line, size_t len,
 		if (getstr(&r, "deleted", idbuf, sizeof(idbuf), &present) < 1)
 			return -1;
 		if ((s = store_find(idbuf)))
-			store_delete(s);
+			forget(s);
 		return 0;
 	}
 	if (restorefields(env, &r, &t) < 0)
 		return -1;
 	if ((s = store_find(t.id)))
-		store_delete(s);
+		forget(s);
 	if (env->mono - t.active > stalesecs * 1000)
 		return 0;
 	if (store_count() == SESSMAX)
@@ -1599,7 +1655,7 @@ proto_restore(const struct proto_env *env, const char *line, size_t len,
 	if (s->status == ST_CLOSED)
 		store_setclosed(s, t.closeseq);
 	while (store_nclosed() > MAXCLOSED)
-		store_delete(store_oldestclosed());
+		forget(store_oldestclosed());
 	return 0;
 }
 
@@ -1621,6 +1677,7 @@ void
 proto_init(int journal)
 {
 	journaling = journal;
+	ndirty = 0;
 	jw_init(&jnl, jbuf, sizeof(jbuf));
 	store_init();
 	usagestate = USAGE_NEVER;

@@ -428,7 +428,7 @@ flush(struct client *c)
 	size_t n;
 	ssize_t w;
 
-	if (proto_journal(&p) > 0)
+	if (proto_journaldue())
 		persist(); /* nothing is told before it is on disk */
 	if (ring_len(c->out) > 0)
 		now = monotonic();
@@ -530,7 +530,6 @@ handle(struct client *c, const char *line, size_t len, int toolong)
 {
 	struct proto_env env;
 	struct proto_out o;
-	const char *rec;
 	int r, sndbuf = SUBSNDBUF;
 
 	envnow(&env);
@@ -552,7 +551,7 @@ handle(struct client *c, const char *line, size_t len, int toolong)
 		c->dead = 1; /* the room was checked: cannot happen */
 	if (o.notelen)
 		broadcast(o.note, o.notelen);
-	if (proto_journal(&rec) > JOURNALBUF - 4 * RECMAX)
+	if (proto_journaldue() == 2)
 		persist();
 	if (o.subscribe && !c->sub) {
 		c->sub = 1;
@@ -967,7 +966,7 @@ compact(void)
 
 	if (!persisting)
 		return;
-	proto_journalclear(); /* the snapshot holds all of it */
+	proto_journaldrop(); /* the snapshot holds all of it */
 	if (journalfd >= 0) {
 		close(journalfd);
 		journalfd = -1;
@@ -1009,27 +1008,37 @@ compact(void)
 	}
 }
 
-/* Appends the records gathered since the last call, in one write. */
+/*
+ * Appends the records due since the last call: one write for all of them
+ * unless they are more than the journal buffer holds.
+ */
 static void
 persist(void)
 {
+	struct proto_env env;
 	const char *p;
-	size_t n = proto_journal(&p);
+	size_t n;
 
-	if (n == 0)
+	if (!proto_journaldue())
 		return;
 	if (!persisting || persistbroken || journalfd < 0) {
-		/* the next snapshot carries these changes */
-		proto_journalclear();
+		proto_journaldrop(); /* the next snapshot carries these changes */
 		return;
 	}
-	if (writeall(journalfd, p, n) < 0) {
-		proto_journalclear();
-		persistfailed("write");
-		return;
+	envnow(&env);
+	while ((n = proto_journal(&env, &p)) > 0) {
+		if (writeall(journalfd, p, n) < 0) {
+			proto_journaldrop();
+			persistfailed("write");
+			return;
+		}
+		journalsize += n;
+		if (proto_journalclear() < 0) {
+			compact(); /* deletions were lost: write all instead */
+			return;
+		}
 	}
-	journalsize += n;
-	if (proto_journalclear() < 0 || journalsize > JOURNALMAX)
+	if (journalsize > JOURNALMAX)
 		compact();
 }
 

@@ -85,6 +85,7 @@ struct session {
 	size_t histlen;       /* bytes in histjson; 0: render it again */
 	char histjson[HISTMAX * HISTITEMMAX];  /* hist as JSON, for reuse */
 	int hasdir, hasmsg;
+	int dirty;            /* its journal record is due */
 	char id[IDMAX + 1];
 	char agent[AGENTMAX + 1];
 	char msg[MSGMAX + 1];
@@ -142,8 +143,10 @@ void proto_usage(const struct proto_env *env, struct proto_out *o,
                  const char *text, size_t len, const char *err);
 long long proto_lastactive(void);
 int proto_usagestale(long long wall, long long interval);
-size_t proto_journal(const char **p);
+size_t proto_journal(const struct proto_env *env, const char **p);
+int proto_journaldue(void);
 int proto_journalclear(void);
+void proto_journaldrop(void);
 size_t proto_snapshot(const struct proto_env *env, char *buf, size_t cap,
                       int *pos);
 int proto_restore(const struct proto_env *env, const char *line, size_t len,

@@ -626,10 +626,13 @@ fuzzproto(const unsigned char *d, size_t n)
 		checkout(line, len, part, ret, &o);
 		free(line);
 		/* persisted as sessiond.c does; lost records: a snapshot */
-		if ((k = proto_journal(&p)) > 0)
+		while ((k = proto_journal(&env, &p)) > 0) {
 			append(&journal, p, k);
-		if (proto_journalclear() < 0)
-			snapshot(&env, &journal);
+			if (proto_journalclear() < 0) {
+				proto_journaldrop();
+				snapshot(&env, &journal);
+			}
+		}
 	}
 	/* a restart rebuilds the table from the journal or a snapshot */
 	snapshot(&env, &live);

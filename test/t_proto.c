@@ -791,7 +791,7 @@ again(void)
 
 	start();
 	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\"}");
-	proto_journalclear();
+	proto_journaldrop();
 	CHECK(runroom("{\"cmd\":\"SET\",\"session_id\":\"b\",\"status\":"
 	      "\"working\"}", ONEREPLYMAX - 1) == PROTO_AGAIN);
 	CHECK(o.need >= ONEREPLYMAX && o.replylen == 0 && o.notelen == 0);
@@ -805,7 +805,7 @@ again(void)
 	CHECK(runroom("{\"cmd\":\"STOP\",\"confirmed\":true}", 10) ==
 	      PROTO_AGAIN && !o.stop);
 	CHECK(runroom("{\"cmd\":\"SUB\"}", 10) == PROTO_AGAIN && !o.subscribe);
-	CHECK(proto_journal(&jp) == 0); /* and nothing to write down */
+	CHECK(proto_journal(&env, &jp) == 0); /* and nothing to write down */
 
 	/* a LIST larger than the room asks for what it needs */
 	dir[0] = '/';
@@ -912,18 +912,18 @@ journal(void)
 
 	start();
 	env.wallms = env.wall * 1000 + 250;
-	CHECK(proto_journal(&p) == 0 && proto_journalclear() == 0);
+	CHECK(proto_journal(&env, &p) == 0 && proto_journalclear() == 0);
 	run("{\"cmd\":\"SET\",\"session_id\":\"j\",\"status\":\"working\","
 	    "\"working_dir\":\"/tmp\",\"priority\":5}");
-	n = proto_journal(&p);
+	n = proto_journal(&env, &p);
 	CHECK(n > 0 && p[n - 1] == '\n' && memchr(p, '\n', n) == p + n - 1);
 	CHECK(!strncmp(p, "{\"session_id\":\"j\",", 18));
-	CHECK(proto_journalclear() == 0 && proto_journal(&p) == 0);
+	CHECK(proto_journalclear() == 0 && proto_journal(&env, &p) == 0);
 	/* read-only commands write nothing */
 	run("{\"cmd\":\"LIST\"}");
 	run("{\"cmd\":\"GET\",\"session_id\":\"j\"}");
 	run("{\"cmd\":\"FORMAT\",\"format\":\"{working}\"}");
-	CHECK(proto_journal(&p) == 0);
+	CHECK(proto_journal(&env, &p) == 0);
 	tick(10);
 	env.wallms += 10000;
 	run("{\"session_id\":\"j\",\"hook_event_name\":\"Notification\","
@@ -932,9 +932,36 @@ journal(void)
 	run("{\"cmd\":\"RM\",\"session_id\":\"k\"}");
 	run("{\"cmd\":\"SET\",\"session_id\":\"gone\",\"status\":\"working\"}");
 	run("{\"cmd\":\"DELETE\",\"session_id\":\"gone\"}");
-	n = proto_journal(&p);
-	CHECK(lines(p) >= 5);
-	CHECK(strstr(p, "{\"deleted\":\"gone\"}\n") != NULL);
+	/* one record a session however often it changed; deletions first */
+	n = proto_journal(&env, &p);
+	CHECK(n > 0 && lines(p) == 3);
+	CHECK(!strncmp(p, "{\"deleted\":\"gone\"}\n", 17));
+	CHECK(strstr(p, "{\"session_id\":\"j\",") &&
+	      strstr(p, "{\"session_id\":\"k\",") &&
+	      !strstr(p, "{\"session_id\":\"gone\""));
+	CHECK(proto_journaldue() == 1 && proto_journalclear() == 0);
+	CHECK(proto_journaldue() == 0 && proto_journal(&env, &p) == 0);
+	/* the record is rendered when written: it holds the last change */
+	run("{\"cmd\":\"SET\",\"session_id\":\"j\",\"status\":\"working\"}");
+	run("{\"cmd\":\"SET\",\"session_id\":\"j\",\"status\":\"question\","
+	    "\"priority\":9}");
+	CHECK(proto_journaldue() == 1);
+	n = proto_journal(&env, &p);
+	CHECK(n > 0 && n < sizeof(snap1) && memchr(p, '\n', n) == p + n - 1);
+	memcpy(snap1, p, n);
+	snap1[n] = '\0';
+	CHECK(strstr(snap1, "\"status\":\"question\"") &&
+	      strstr(snap1, "\"priority\":9"));
+	CHECK(proto_journalclear() == 0);
+	/* dropped: a snapshot carries it */
+	run("{\"cmd\":\"SET\",\"session_id\":\"j\",\"status\":\"working\"}");
+	proto_journaldrop();
+	CHECK(proto_journaldue() == 0 && proto_journal(&env, &p) == 0);
+	run("{\"cmd\":\"SET\",\"session_id\":\"j\",\"status\":\"attention\","
+	    "\"priority\":5}");
+	n = proto_journal(&env, &p);
+	CHECK(n > 0 && memchr(p, '\n', n) == p + n - 1);
+	CHECK(proto_journalclear() == 0);
 
 	/* a snapshot loads back into the same table */
 	pos = 0;
@@ -975,10 +1002,10 @@ journal(void)
 	CHECK(!strncmp(reply, OK, strlen(OK)) && o.notelen == 0);
 	run("{\"session_id\":\"q\",\"hook_event_name\":\"Stop\"}");
 	CHECK(store_find("q")->status == ST_ATTENTION && o.notelen == 0);
-	CHECK(proto_journal(&p) == 0);
+	CHECK(proto_journal(&env, &p) == 0);
 	env.subscribers = 1;
 	run("{\"cmd\":\"DELETE\",\"session_id\":\"q\"}");
-	CHECK(lines(note) == 1 && proto_journal(&p) == 0);
+	CHECK(lines(note) == 1 && proto_journal(&env, &p) == 0);
 }
 
 static void
