@@ -79,7 +79,7 @@ static void replysnap(struct jw *w, const struct proto_env *env,
 static void okbegin(struct jw *w);
 static void identity(struct jw *w, const struct session *s);
 static void history(struct jw *w, struct session *s);
-static void histitems(struct jw *w, const struct session *s);
+static void histitems(struct jw *w, const struct session *s, int from);
 static int parsestatus(const char *name);
 static void ratelimits(const struct proto_env *env, struct req *r);
 static int render(const struct proto_env *env, const struct session *self,
@@ -118,7 +118,8 @@ static char notebuf[3 * NOTEMAX + USAGELINEMAX];
 static struct jw notes;              /* notifications of the current line */
 static char jbuf[JOURNALBUF];
 static int journaling;               /* records are wanted: -S is set */
-static struct session *dirty[SESSMAX]; /* changed since last written */
+static struct session *dirty[SESSMAX]; /* changed since last written,
+                                          in the order they first did */
 static int ndirty;
 static int listening;                /* notifications are wanted */
 static struct jw jnl;                /* journal records not yet written */
@@ -335,32 +336,52 @@ identity(struct jw *w, const struct session *s)
 
 /*
  * The history array's elements, oldest first. They change only with the
- * status, so the rendering is kept in the session and copied.
+ * status, so their rendering is kept in the session: a new status drops
+ * the items pushed out at the front and renders one at the end.
  */
 static void
 history(struct jw *w, struct session *s)
 {
 	struct jw h;
+	const char *end;
+	size_t cut = 0;
+	int k, drop;
 
-	if (s->histlen == 0) {
-		jw_init(&h, s->histjson, sizeof(s->histjson));
-		histitems(&h, s);
+	if (s->histnew > 0 || s->histn == 0) {
+		drop = s->histn + s->histnew - s->nhist;
+		if (s->histn == 0 || s->histnew >= s->nhist) {
+			jw_init(&h, s->histjson, sizeof(s->histjson));
+			histitems(&h, s, 0);
+		} else {
+			for (k = 0; k < drop; k++) { /* an item holds one '}' */
+				end = memchr(s->histjson + cut, '}', s->histlen - cut);
+				cut = (size_t)(end - s->histjson) + 2;
+			}
+			memmove(s->histjson, s->histjson + cut, s->histlen - cut);
+			jw_init(&h, s->histjson, sizeof(s->histjson));
+			h.len = s->histlen - cut;
+			jw_lit(&h, ",");
+			histitems(&h, s, s->nhist - s->histnew);
+		}
+		s->histnew = 0;
+		s->histn = h.full ? 0 : s->nhist;
 		s->histlen = h.full ? 0 : h.len;
 		if (h.full) { /* cannot happen: HISTITEMMAX holds an item */
-			histitems(w, s);
+			histitems(w, s, 0);
 			return;
 		}
 	}
 	jw_mem(w, s->histjson, s->histlen);
 }
 
+/* Items from on, comma-separated. */
 static void
-histitems(struct jw *w, const struct session *s)
+histitems(struct jw *w, const struct session *s, int from)
 {
 	int i;
 
-	for (i = 0; i < s->nhist; i++) {
-		if (i)
+	for (i = from; i < s->nhist; i++) {
+		if (i > from)
 			jw_lit(w, ",");
 		jw_lit(w, "{\"status\":\"");
 		jw_raw(w, statusnames[s->hist[i].status]);
@@ -451,7 +472,8 @@ forget(struct session *s)
 	if (s->dirty) {
 		for (i = 0; dirty[i] != s; i++)
 			;
-		dirty[i] = dirty[--ndirty];
+		memmove(dirty + i, dirty + i + 1,
+		        (size_t)(--ndirty - i) * sizeof(dirty[0]));
 		s->dirty = 0;
 	}
 	store_delete(s);
@@ -1459,13 +1481,15 @@ proto_lastactive(void)
 size_t
 proto_journal(const struct proto_env *env, const char **p)
 {
-	struct session *s;
+	int i;
 
-	while (ndirty > 0 && jnl.cap - jnl.len >= RECMAX) {
-		s = dirty[--ndirty];
-		s->dirty = 0;
-		record(&jnl, env, s);
+	/* in the order they first changed: a restart keeps the table's */
+	for (i = 0; i < ndirty && jnl.cap - jnl.len >= RECMAX; i++) {
+		dirty[i]->dirty = 0;
+		record(&jnl, env, dirty[i]);
 	}
+	memmove(dirty, dirty + i, (size_t)(ndirty - i) * sizeof(dirty[0]));
+	ndirty -= i;
 	*p = jbuf;
 	return jnl.len;
 }
@@ -1651,11 +1675,42 @@ proto_restore(const struct proto_env *env, const char *line, size_t len,
 	s->active = t.active;
 	s->nhist = t.nhist;
 	memcpy(s->hist, t.hist, sizeof(t.hist));
-	s->histlen = 0;
+	s->histn = 0; /* rendered again */
 	if (s->status == ST_CLOSED)
 		store_setclosed(s, t.closeseq);
 	while (store_nclosed() > MAXCLOSED)
 		forget(store_oldestclosed());
+	return 0;
+}
+
+/*
+ * Verifies what proto.c keeps beside the table: each rendered history is
+ * what rendering it again gives, and the sessions whose records are due
+ * are listed once each. 0 when sound. For tests.
+ */
+int
+proto_check(void)
+{
+	static char fresh[sizeof(((struct session *)0)->histjson)];
+	struct session *s;
+	struct jw w;
+	int pos = 0, i, n = 0;
+
+	while ((s = store_next(&pos))) {
+		if (s->histn > 0 && s->histnew == 0) {
+			jw_init(&w, fresh, sizeof(fresh));
+			histitems(&w, s, 0);
+			if (s->histn != s->nhist || w.len != s->histlen ||
+			    memcmp(fresh, s->histjson, w.len))
+				return -1;
+		}
+		n += s->dirty;
+	}
+	if (n != ndirty)
+		return -2;
+	for (i = 0; i < ndirty; i++)
+		if (!dirty[i]->used || !dirty[i]->dirty)
+			return -3;
 	return 0;
 }
 

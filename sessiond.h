@@ -82,7 +82,9 @@ struct session {
 	unsigned long long closeseq; /* order of closing, for eviction */
 	int nhist;
 	struct hist hist[HISTMAX];   /* oldest first */
-	size_t histlen;       /* bytes in histjson; 0: render it again */
+	size_t histlen;       /* bytes in histjson */
+	int histn;            /* items histjson holds; 0: render it again */
+	int histnew;          /* statuses pushed since it was rendered */
 	char histjson[HISTMAX * HISTITEMMAX];  /* hist as JSON, for reuse */
 	int hasdir, hasmsg;
 	int dirty;            /* its journal record is due */
@@ -152,6 +154,7 @@ size_t proto_snapshot(const struct proto_env *env, char *buf, size_t cap,
 int proto_restore(const struct proto_env *env, const char *line, size_t len,
                   long long stalesecs);
 void proto_warn(struct proto_out *o, const char *msg);
+int proto_check(void);
 
 /*
  * Sizes of the largest replies, escaping counted at its worst: six bytes

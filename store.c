@@ -58,7 +58,8 @@ histpush(struct session *s, int status, long long wall)
 		s->nhist++;
 	s->hist[s->nhist - 1].status = status;
 	s->hist[s->nhist - 1].at = wall;
-	s->histlen = 0;
+	if (s->histnew < HISTMAX) /* more is no different: all are new */
+		s->histnew++;
 }
 
 void
@@ -216,6 +217,8 @@ store_check(void)
 		c += pool[p].status == ST_CLOSED;
 		if (pool[p].hash != hashid(pool[p].id) ||
 		    pool[p].nhist < 1 || pool[p].nhist > HISTMAX ||
+		    pool[p].histn < 0 || pool[p].histn > pool[p].nhist ||
+		    pool[p].histnew < 0 || pool[p].histnew > HISTMAX ||
 		    pool[p].status < ST_WORKING || pool[p].status > ST_CLOSED)
 			return -1;
 		i = findslot(pool[p].id, pool[p].hash);

@@ -440,6 +440,8 @@ checkstore(void)
 {
 	if (store_check() != 0)
 		FAIL("store_check");
+	if (proto_check() != 0)
+		FAIL("proto_check");
 	if (store_count() > SESSMAX || store_count() < 0)
 		FAIL("more sessions than SESSMAX");
 	if (store_nclosed() < 0 || store_nclosed() > store_count())

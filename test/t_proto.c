@@ -336,7 +336,7 @@ commands(void)
 	CHECK(strstr(reply, "\"inactive\":true") != NULL);
 	run("{\"cmd\":\"STOP\"}");
 	CHECK(is(reply, ok("{\"stop_status\":\"ok\"}")) && o.stop);
-	CHECK(store_check() == 0);
+	CHECK(store_check() == 0 && proto_check() == 0);
 }
 
 static void
@@ -439,7 +439,7 @@ errors(void)
 	/* unknown fields are ignored */
 	run("{\"cmd\":\"GET\",\"session_id\":\"e\",\"x\":[1,{\"y\":null}]}");
 	CHECK(!strncmp(reply, OK, strlen(OK)));
-	CHECK(store_check() == 0);
+	CHECK(store_check() == 0 && proto_check() == 0);
 }
 
 /* MAXCLOSED closed sessions kept; a full table refuses new ones. */
@@ -447,7 +447,7 @@ static void
 limits(void)
 {
 	char line[128], id[48];
-	int i;
+	int i, k;
 
 	start();
 	for (i = 0; i < MAXCLOSED; i++) {
@@ -509,7 +509,31 @@ limits(void)
 	for (i = 0; strstr(reply, "\"at_secs\":"); i++)
 		*strstr(reply, "\"at_secs\":") = 'X';
 	CHECK(i == HISTMAX);
-	CHECK(store_check() == 0);
+	CHECK(store_check() == 0 && proto_check() == 0);
+
+	/*
+	 * The kept rendering stays right however many changes come between
+	 * two renderings: hook events with nobody listening and no journal
+	 * render nothing, a GET then does.
+	 */
+	proto_init(0);
+	env.subscribers = 0;
+	for (k = 1; k <= 2 * HISTMAX + 3; k++) {
+		for (i = 0; i < k; i++) {
+			snprintf(line, sizeof(line), "{\"session_id\":\"r\","
+			         "\"hook_event_name\":\"%s\"}", i % 2 ?
+			         "UserPromptSubmit" : "Stop");
+			run(line);
+			tick(1);
+		}
+		CHECK(store_find("r")->histnew > 0);
+		run("{\"cmd\":\"GET\",\"session_id\":\"r\"}");
+		CHECK(store_find("r")->histnew == 0 && proto_check() == 0);
+		CHECK(!strncmp(reply, OK, strlen(OK)) &&
+		      strstr(reply, "\"history\":[{\"status\":\"") &&
+		      strstr(reply, "}],\"closed\":false"));
+	}
+	env.subscribers = 1;
 }
 
 static void
@@ -641,7 +665,7 @@ hooks(void)
 	CHECK(s && s->hasmsg && strlen(s->msg) <= MSGMAX &&
 	      strlen(s->msg) >= MSGMAX - 1 && s->msg[0] == 'x' &&
 	      (strlen(s->msg) - 1) % 2 == 0);
-	CHECK(store_check() == 0);
+	CHECK(store_check() == 0 && proto_check() == 0);
 }
 
 static void
@@ -777,7 +801,7 @@ format(void)
 		run(line);
 		CHECK(is(reply, err("rendered text too long")));
 	}
-	CHECK(store_check() == 0);
+	CHECK(store_check() == 0 && proto_check() == 0);
 }
 
 /* PROTO_AGAIN: no room for the largest reply changes nothing. */
@@ -830,7 +854,7 @@ again(void)
 	      PROTO_AGAIN && !o.subscribe && o.need > need);
 	CHECK(runroom("{\"cmd\":\"SUB\",\"snapshot\":true}", o.need) ==
 	      PROTO_DONE && o.subscribe);
-	CHECK(store_check() == 0);
+	CHECK(store_check() == 0 && proto_check() == 0);
 }
 
 /* proto_toolong(): the first LINEMAX bytes of a line too long to keep. */
@@ -898,7 +922,7 @@ toolong(void)
 	o.room = 10;
 	CHECK(proto_toolong(&env, &o, line, LINEMAX) == PROTO_AGAIN &&
 	      !store_find("nr"));
-	CHECK(store_check() == 0);
+	CHECK(store_check() == 0 && proto_check() == 0);
 }
 
 /* The journal: one record per change, read back by proto_restore(). */
@@ -993,7 +1017,7 @@ journal(void)
 	CHECK(!strncmp(snap1, "{\"session_id\":\"j\"", 17));
 	CHECK(proto_restore(&env, snap1, (size_t)(nl - snap1), 50) == 0);
 	CHECK(store_count() == 1);   /* idle 100 s > 50 s: not loaded */
-	CHECK(store_check() == 0);
+	CHECK(store_check() == 0 && proto_check() == 0);
 
 	/* without -S nothing is recorded; without subscribers nothing told */
 	proto_init(0);
