@@ -1659,13 +1659,20 @@ proto_restore(const struct proto_env *env, const char *line, size_t len,
 	}
 	if (restorefields(env, &r, &t) < 0)
 		return -1;
-	if ((s = store_find(t.id)))
-		forget(s);
-	if (env->mono - t.active > stalesecs * 1000)
+	s = store_find(t.id);
+	if (env->mono - t.active > stalesecs * 1000) {
+		if (s)
+			forget(s);
 		return 0;
-	if (store_count() == SESSMAX)
+	}
+	if (s) { /* a later record: the session keeps its place */
+		store_restatus(s, t.status);
+		s->since = t.since;
+	} else if (store_count() == SESSMAX) {
 		return -2;
-	s = store_insert(t.id, t.status, t.since, 0);
+	} else {
+		s = store_insert(t.id, t.status, t.since, 0);
+	}
 	memcpy(s->agent, t.agent, sizeof(t.agent));
 	memcpy(s->dir, t.dir, sizeof(t.dir));
 	memcpy(s->msg, t.msg, sizeof(t.msg));

@@ -88,6 +88,7 @@ struct session {
 	char histjson[HISTMAX * HISTITEMMAX];  /* hist as JSON, for reuse */
 	int hasdir, hasmsg;
 	int dirty;            /* its journal record is due */
+	short prev, next;     /* pool indexes in creation order, -1: none */
 	char id[IDMAX + 1];
 	char agent[AGENTMAX + 1];
 	char msg[MSGMAX + 1];
@@ -103,6 +104,7 @@ struct session *store_insert(const char *id, int status, long long mono,
 void store_delete(struct session *s);
 void store_setstatus(struct session *s, int status, long long mono,
                      long long wall);
+void store_restatus(struct session *s, int status);
 void store_setclosed(struct session *s, unsigned long long seq);
 struct session *store_oldestclosed(void);
 struct session *store_next(int *pos);

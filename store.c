@@ -4,8 +4,10 @@
  * an open-addressing index of MAXSESS slots (at least twice the pool, so
  * probe chains stay short) maps a session_id to its pool entry. Linear
  * probing with backward-shift deletion keeps every chain unbroken without
- * tombstones. Counts of sessions and of closed ones are kept as they
- * change. Nothing here allocates or does I/O.
+ * tombstones. A list through the pool keeps the sessions in the order
+ * they were created, which is the order LIST shows and the state file
+ * keeps. Counts of sessions and of closed ones are kept as they change.
+ * Nothing here allocates or does I/O.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@ static void histpush(struct session *s, int status, long long wall);
 static struct session pool[SESSMAX];
 static short slots[MAXSESS];         /* pool index + 1; 0 is empty */
 static int nsess, nclosed;
+static int head = -1, tail = -1;     /* oldest and newest pool index */
 static unsigned long long closeseq;  /* closings so far */
 
 /* FNV-1a */
@@ -75,6 +78,7 @@ store_init(void)
 	}
 	again = 1;
 	nsess = nclosed = 0;
+	head = tail = -1;
 	closeseq = 0;
 }
 
@@ -114,6 +118,13 @@ store_insert(const char *id, int status, long long mono, long long wall)
 		nclosed++;
 	}
 	slots[i] = (short)(p + 1);
+	s->prev = (short)tail;
+	s->next = -1;
+	if (tail >= 0)
+		pool[tail].next = (short)p;
+	else
+		head = p;
+	tail = p;
 	nsess++;
 	return s;
 }
@@ -136,6 +147,14 @@ store_delete(struct session *s)
 		}
 	}
 	slots[i] = 0;
+	if (s->prev >= 0)
+		pool[s->prev].next = s->next;
+	else
+		head = s->next;
+	if (s->next >= 0)
+		pool[s->next].prev = s->prev;
+	else
+		tail = s->prev;
 	if (s->status == ST_CLOSED)
 		nclosed--;
 	nsess--;
@@ -160,6 +179,14 @@ store_setstatus(struct session *s, int status, long long mono,
 	histpush(s, status, wall);
 }
 
+/* A restored status: no history is pushed, the caller sets it. */
+void
+store_restatus(struct session *s, int status)
+{
+	nclosed += (status == ST_CLOSED) - (s->status == ST_CLOSED);
+	s->status = status;
+}
+
 /* A restored closed session keeps its place in the eviction order. */
 void
 store_setclosed(struct session *s, unsigned long long seq)
@@ -182,14 +209,21 @@ store_oldestclosed(void)
 	return old;
 }
 
-/* Iterates the sessions: *pos starts at 0; NULL at the end. */
+/*
+ * Iterates the sessions oldest first: *pos starts at 0; NULL at the end.
+ * *pos names the next one, so the one returned may be deleted.
+ */
 struct session *
 store_next(int *pos)
 {
-	while (*pos < SESSMAX)
-		if (pool[(*pos)++].used)
-			return &pool[*pos - 1];
-	return NULL;
+	int i = *pos == 0 ? head : *pos - 2;
+
+	if (i < 0) {
+		*pos = 1;
+		return NULL;
+	}
+	*pos = pool[i].next + 2;
+	return &pool[i];
 }
 
 int
@@ -229,5 +263,12 @@ store_check(void)
 		seen += slots[i] != 0;
 	if (n != nsess || c != nclosed || seen != nsess)
 		return -3;
+	for (n = 0, i = head, p = -1; i >= 0 && n <= nsess; p = i, i = pool[i].next) {
+		if (!pool[i].used || pool[i].prev != p)
+			return -4;
+		n++;
+	}
+	if (n != nsess || tail != p)
+		return -4;
 	return 0;
 }

@@ -426,10 +426,41 @@ randomops(void)
 	CHECK(refused > 0 && evicted > 0); /* full table and eviction seen */
 }
 
+/* Iteration is in creation order, whatever pool entry a session took. */
+static void
+order(void)
+{
+	static const char *want[] = { "a", "c", "d", "e" };
+	struct session *s;
+	int pos = 0, k;
+
+	store_init();
+	store_insert("a", ST_WORKING, 0, 0);
+	store_insert("b", ST_WORKING, 0, 0);
+	store_insert("c", ST_WORKING, 0, 0);
+	store_delete(store_find("b"));
+	store_insert("d", ST_WORKING, 0, 0); /* takes b's pool entry */
+	store_insert("e", ST_CLOSED, 0, 0);
+	for (k = 0; (s = store_next(&pos)); k++)
+		CHECK(k < 4 && !strcmp(s->id, want[k]));
+	CHECK(k == 4 && store_next(&pos) == NULL);
+	/* the one returned may be deleted while iterating */
+	for (pos = 0, k = 0; (s = store_next(&pos)); k++)
+		store_delete(s);
+	CHECK(k == 4 && store_count() == 0 && store_nclosed() == 0);
+	CHECK(store_check() == 0);
+	store_insert("f", ST_WORKING, 0, 0);
+	store_restatus(store_find("f"), ST_CLOSED);
+	CHECK(store_nclosed() == 1 && store_check() == 0);
+	store_restatus(store_find("f"), ST_WORKING);
+	CHECK(store_nclosed() == 0 && store_check() == 0);
+}
+
 int
 main(void)
 {
 	basics();
+	order();
 	full();
 	chains();
 	randomops();
