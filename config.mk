@@ -7,7 +7,9 @@ MANPREFIX = $(PREFIX)/share/man
 
 # flags
 CPPFLAGS = -D_POSIX_C_SOURCE=200809L -DVERSION=\"$(VERSION)\"
-CFLAGS   = -std=c99 -pedantic -Wall -Wextra -Os
+# -Os: small and fast enough; no unwind tables: C without exceptions
+# or backtraces has no use for 8 KB of them
+CFLAGS   = -std=c99 -pedantic -Wall -Wextra -Os -fno-asynchronous-unwind-tables
 LDFLAGS  =
 
 # compiler and linker

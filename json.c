@@ -15,19 +15,36 @@
 #include "sessiond.h"
 
 struct scan {
-	const char *s;
-	size_t n, i;
-	int err;
+	const unsigned char *s;
+	size_t n;
+	int err;              /* JE_* of the first error */
+	int esc;              /* the last string scanned held an escape */
 };
 
 static long decode(const char *s, size_t n, char *out, size_t outsize,
                    int cut);
 static int hexval(int c);
-static void skipws(struct scan *sc);
-static int str(struct scan *sc);
-static int num(struct scan *sc);
-static int value(struct scan *sc, int depth);
+static size_t skipws(const struct scan *sc, size_t i);
+static size_t str(struct scan *sc, size_t i);
+static size_t num(struct scan *sc, size_t i);
+static size_t value(struct scan *sc, size_t i, int depth, int *type);
 static int utf8len(const unsigned char *p, size_t n);
+
+/* A string byte that stands for itself: printable ASCII, not " or \. */
+#define PLAIN(c) ((unsigned)(c) - 0x20u < 0x60u && (c) != '"' && (c) != '\\')
+
+/*
+ * Eight bytes at a time: nonzero when a byte of x is a control character,
+ * '"', '\\', del (the writer escapes it) or not ASCII. (v - 1) & ~v has a
+ * byte's high bit set when that byte is 0; a borrow can only mark bytes
+ * above a real hit, so "any" is exact.
+ */
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+#define ZEROBYTE(v) (((v) - ONES) & ~(v))
+#define SPECIAL8(x) (((((x) - ONES * 0x20) & ~(x)) | ZEROBYTE((x) ^ ONES * '"') | \
+                     ZEROBYTE((x) ^ ONES * '\\') | \
+                     ZEROBYTE((x) ^ ONES * 0x7F) | (x)) & HIGHS)
 
 static int
 hexval(int c)
@@ -41,12 +58,13 @@ hexval(int c)
 	return -1;
 }
 
-static void
-skipws(struct scan *sc)
+static size_t
+skipws(const struct scan *sc, size_t i)
 {
-	while (sc->i < sc->n && (sc->s[sc->i] == ' ' || sc->s[sc->i] == '\t' ||
-	       sc->s[sc->i] == '\n' || sc->s[sc->i] == '\r'))
-		sc->i++;
+	while (i < sc->n && (sc->s[i] == ' ' || sc->s[i] == '\t' ||
+	       sc->s[i] == '\n' || sc->s[i] == '\r'))
+		i++;
+	return i;
 }
 
 /*
@@ -88,167 +106,179 @@ utf8len(const unsigned char *p, size_t n)
 	return len;
 }
 
-/* At the opening quote; leaves i after the closing one. */
-static int
-str(struct scan *sc)
+/*
+ * The string at i (its opening quote): the index after the closing one,
+ * or 0 with sc->err set.
+ */
+static size_t
+str(struct scan *sc, size_t i)
 {
-	const unsigned char *p = (const unsigned char *)sc->s;
+	const unsigned char *p = sc->s;
+	size_t n = sc->n;
 	int k, len;
 
-	for (sc->i++; sc->i < sc->n; ) {
-		/* the common bytes first */
-		while (sc->i < sc->n && p[sc->i] >= 0x20 && p[sc->i] < 0x80 &&
-		       p[sc->i] != '"' && p[sc->i] != '\\')
-			sc->i++;
-		if (sc->i >= sc->n)
-			break;
-		if (p[sc->i] == '"') {
-			sc->i++;
-			return 0;
-		}
-		if (p[sc->i] < 0x20)
-			return sc->err = JE_SYNTAX, -1;
-		if (p[sc->i] == '\\') {
-			if (sc->i + 1 >= sc->n)
+	unsigned long long x;
+
+	sc->esc = 0;
+	for (i++; i < n; ) {
+		/* the common bytes first, a word at a time */
+		for (; i + 8 <= n; i += 8) {
+			memcpy(&x, p + i, 8);
+			if (SPECIAL8(x))
 				break;
-			switch (p[sc->i + 1]) {
+		}
+		while (i < n && PLAIN(p[i]))
+			i++;
+		if (i >= n)
+			break;
+		if (p[i] == '"')
+			return i + 1;
+		if (p[i] < 0x20)
+			return sc->err = JE_SYNTAX, 0;
+		if (p[i] == '\\') {
+			sc->esc = 1;
+			if (i + 1 >= n)
+				break;
+			switch (p[i + 1]) {
 			case '"': case '\\': case '/': case 'b': case 'f':
 			case 'n': case 'r': case 't':
-				sc->i += 2;
+				i += 2;
 				continue;
 			case 'u':
 				for (k = 2; k < 6; k++) {
-					if (sc->i + k >= sc->n)
+					if (i + k >= n)
 						goto part;
-					if (hexval(p[sc->i + k]) < 0)
-						return sc->err = JE_SYNTAX, -1;
+					if (hexval(p[i + k]) < 0)
+						return sc->err = JE_SYNTAX, 0;
 				}
-				sc->i += 6;
+				i += 6;
 				continue;
 			default:
-				return sc->err = JE_SYNTAX, -1;
+				return sc->err = JE_SYNTAX, 0;
 			}
 		}
-		len = utf8len(p + sc->i, sc->n - sc->i);
+		len = utf8len(p + i, n - i);
 		if (len < 0)
 			break;
 		if (len == 0)
-			return sc->err = JE_UTF8, -1;
-		sc->i += len;
+			return sc->err = JE_UTF8, 0;
+		i += len;
 	}
 part:
 	sc->err = JE_PART;
-	return -1;
+	return 0;
 }
 
-static int
-num(struct scan *sc)
+/* The number at i: the index after it, or 0 with sc->err set. */
+static size_t
+num(struct scan *sc, size_t i)
 {
-	const char *s = sc->s;
-	size_t i = sc->i;
+	const unsigned char *s = sc->s;
+	size_t n = sc->n;
 
-	if (i < sc->n && s[i] == '-')
+	if (i < n && s[i] == '-')
 		i++;
-	if (i < sc->n && s[i] == '0')
+	if (i < n && s[i] == '0')
 		i++;
-	else if (i < sc->n && s[i] >= '1' && s[i] <= '9')
-		while (i < sc->n && s[i] >= '0' && s[i] <= '9')
+	else if (i < n && s[i] >= '1' && s[i] <= '9')
+		while (i < n && s[i] >= '0' && s[i] <= '9')
 			i++;
 	else
 		goto bad;
-	if (i < sc->n && s[i] == '.') {
-		if (++i >= sc->n || s[i] < '0' || s[i] > '9')
+	if (i < n && s[i] == '.') {
+		if (++i >= n || s[i] < '0' || s[i] > '9')
 			goto bad;
-		while (i < sc->n && s[i] >= '0' && s[i] <= '9')
+		while (i < n && s[i] >= '0' && s[i] <= '9')
 			i++;
 	}
-	if (i < sc->n && (s[i] == 'e' || s[i] == 'E')) {
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
 		i++;
-		if (i < sc->n && (s[i] == '+' || s[i] == '-'))
+		if (i < n && (s[i] == '+' || s[i] == '-'))
 			i++;
-		if (i >= sc->n || s[i] < '0' || s[i] > '9')
+		if (i >= n || s[i] < '0' || s[i] > '9')
 			goto bad;
-		while (i < sc->n && s[i] >= '0' && s[i] <= '9')
+		while (i < n && s[i] >= '0' && s[i] <= '9')
 			i++;
 	}
-	if (i >= sc->n)
+	if (i >= n)
 		goto bad; /* a number may go on: only a delimiter ends it */
-	sc->i = i;
-	return 0;
+	return i;
 bad:
-	sc->err = i >= sc->n ? JE_PART : JE_SYNTAX;
-	return -1;
+	sc->err = i >= n ? JE_PART : JE_SYNTAX;
+	return 0;
 }
 
-/* Validates one value of any type; returns its J_* type or -1. */
-static int
-value(struct scan *sc, int depth)
+/*
+ * Validates the value at i (white space skipped before it) and sets *type
+ * to its J_*: the index after it, or 0 with sc->err set.
+ */
+static size_t
+value(struct scan *sc, size_t i, int depth, int *type)
 {
-	static const struct { const char *lit; int type; } lits[] = {
-		{ "true", J_TRUE }, { "false", J_FALSE }, { "null", J_NULL },
+	static const struct { const char *lit; size_t len; int type; } lits[] = {
+		{ "true", 4, J_TRUE }, { "false", 5, J_FALSE },
+		{ "null", 4, J_NULL },
 	};
-	size_t k, len;
-	int first;
-	char close;
+	const unsigned char *s = sc->s;
+	size_t n = sc->n, k;
+	int first, t;
+	unsigned char close;
 
-	skipws(sc);
-	if (sc->i >= sc->n)
-		return sc->err = JE_PART, -1;
-	switch (sc->s[sc->i]) {
+	i = skipws(sc, i);
+	if (i >= n)
+		return sc->err = JE_PART, 0;
+	switch (s[i]) {
 	case '"':
-		return str(sc) < 0 ? -1 : J_STRING;
+		*type = J_STRING;
+		return str(sc, i);
 	case '{':
 	case '[':
 		if (depth >= DEPTHMAX)
-			return sc->err = JE_DEPTH, -1;
-		close = sc->s[sc->i] == '{' ? '}' : ']';
-		for (sc->i++, first = 1; ; first = 0) {
-			skipws(sc);
-			if (sc->i >= sc->n)
-				return sc->err = JE_PART, -1;
-			if (sc->s[sc->i] == close && first) {
-				sc->i++;
-				break;
-			}
+			return sc->err = JE_DEPTH, 0;
+		close = s[i] == '{' ? '}' : ']';
+		*type = close == '}' ? J_OBJECT : J_ARRAY;
+		for (i++, first = 1; ; first = 0) {
+			i = skipws(sc, i);
+			if (i >= n)
+				return sc->err = JE_PART, 0;
+			if (s[i] == close && first)
+				return i + 1;
 			if (close == '}') {
-				if (sc->s[sc->i] != '"')
-					return sc->err = JE_SYNTAX, -1;
-				if (str(sc) < 0)
-					return -1;
-				skipws(sc);
-				if (sc->i >= sc->n)
-					return sc->err = JE_PART, -1;
-				if (sc->s[sc->i++] != ':')
-					return sc->err = JE_SYNTAX, -1;
+				if (s[i] != '"')
+					return sc->err = JE_SYNTAX, 0;
+				if (!(i = str(sc, i)))
+					return 0;
+				i = skipws(sc, i);
+				if (i >= n)
+					return sc->err = JE_PART, 0;
+				if (s[i++] != ':')
+					return sc->err = JE_SYNTAX, 0;
 			}
-			if (value(sc, depth + 1) < 0)
-				return -1;
-			skipws(sc);
-			if (sc->i >= sc->n)
-				return sc->err = JE_PART, -1;
-			if (sc->s[sc->i] == close) {
-				sc->i++;
-				break;
-			}
-			if (sc->s[sc->i++] != ',')
-				return sc->err = JE_SYNTAX, -1;
+			if (!(i = value(sc, i, depth + 1, &t)))
+				return 0;
+			i = skipws(sc, i);
+			if (i >= n)
+				return sc->err = JE_PART, 0;
+			if (s[i] == close)
+				return i + 1;
+			if (s[i++] != ',')
+				return sc->err = JE_SYNTAX, 0;
 		}
-		return close == '}' ? J_OBJECT : J_ARRAY;
 	case '-': case '0': case '1': case '2': case '3': case '4':
 	case '5': case '6': case '7': case '8': case '9':
-		return num(sc) < 0 ? -1 : J_NUMBER;
+		*type = J_NUMBER;
+		return num(sc, i);
 	}
 	for (k = 0; k < LEN(lits); k++) {
-		len = strlen(lits[k].lit);
-		if (sc->n - sc->i < len) {
-			if (!memcmp(sc->s + sc->i, lits[k].lit, sc->n - sc->i))
-				return sc->err = JE_PART, -1;
-		} else if (!memcmp(sc->s + sc->i, lits[k].lit, len)) {
-			sc->i += len;
-			return lits[k].type;
+		if (n - i < lits[k].len) {
+			if (!memcmp(s + i, lits[k].lit, n - i))
+				return sc->err = JE_PART, 0;
+		} else if (!memcmp(s + i, lits[k].lit, lits[k].len)) {
+			*type = lits[k].type;
+			return i + lits[k].len;
 		}
 	}
-	return sc->err = JE_SYNTAX, -1;
+	return sc->err = JE_SYNTAX, 0;
 }
 
 /*
@@ -259,77 +289,83 @@ value(struct scan *sc, int depth)
 int
 json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	struct scan sc;
-	size_t koff, klen, j;
+	size_t i, koff, klen, j;
 	long dl;
 	int type, k, first;
 	char key[KEYMAX + 1];
 
-	sc.s = s;
+	sc.s = p;
 	sc.n = n;
-	sc.i = 0;
 	sc.err = JE_OK;
 	*nf = 0;
-	skipws(&sc);
-	if (sc.i >= n)
+	i = skipws(&sc, 0);
+	if (i >= n)
 		return JE_PART;
-	if (s[sc.i] != '{')
-		return (s[sc.i] == '[' || s[sc.i] == '"' || s[sc.i] == '-' ||
-		        (s[sc.i] >= '0' && s[sc.i] <= '9') ||
-		        !strncmp(s + sc.i, "true", n - sc.i < 4 ? n - sc.i : 4) ||
-		        !strncmp(s + sc.i, "false", n - sc.i < 5 ? n - sc.i : 5) ||
-		        !strncmp(s + sc.i, "null", n - sc.i < 4 ? n - sc.i : 4)) ?
+	if (p[i] != '{')
+		return (p[i] == '[' || p[i] == '"' || p[i] == '-' ||
+		        (p[i] >= '0' && p[i] <= '9') ||
+		        !strncmp(s + i, "true", n - i < 4 ? n - i : 4) ||
+		        !strncmp(s + i, "false", n - i < 5 ? n - i : 5) ||
+		        !strncmp(s + i, "null", n - i < 4 ? n - i : 4)) ?
 		       JE_NOTOBJ : JE_SYNTAX;
-	for (sc.i++, first = 1; ; first = 0) {
-		skipws(&sc);
-		if (sc.i >= n)
+	for (i++, first = 1; ; first = 0) {
+		i = skipws(&sc, i);
+		if (i >= n)
 			return JE_PART;
-		if (s[sc.i] == '}' && first) {
-			sc.i++;
+		if (p[i] == '}' && first) {
+			i++;
 			break;
 		}
-		if (s[sc.i] != '"')
+		if (p[i] != '"')
 			return JE_SYNTAX;
-		koff = sc.i + 1;
-		if (str(&sc) < 0)
+		koff = i + 1;
+		if (!(i = str(&sc, i)))
 			return sc.err;
-		klen = sc.i - 1 - koff;
-		skipws(&sc);
-		if (sc.i >= n)
-			return JE_PART;
-		if (s[sc.i++] != ':')
-			return JE_SYNTAX;
-		skipws(&sc);
-		j = sc.i;
-		if ((type = value(&sc, 1)) < 0)
-			return sc.err;
-		dl = json_str(s + koff, klen, key, sizeof(key));
-		if (dl < 0)
+		klen = i - 1 - koff;
+		if (!sc.esc && klen <= KEYMAX) { /* most keys: as they are */
+			memcpy(key, s + koff, klen);
+			key[klen] = '\0';
+		} else if ((dl = json_str(s + koff, klen, key, sizeof(key))) >= 0) {
+			klen = (size_t)dl;
+		} else {
 			key[0] = '\0';
+			klen = 0;
+		}
+		i = skipws(&sc, i);
+		if (i >= n)
+			return JE_PART;
+		if (p[i++] != ':')
+			return JE_SYNTAX;
+		j = i = skipws(&sc, i);
+		if (!(i = value(&sc, i, 1, &type)))
+			return sc.err;
 		for (k = 0; k < *nf; k++)
-			if (key[0] && !strcmp(f[k].key, key))
+			if (klen && f[k].klen == klen && !memcmp(f[k].key, key, klen))
 				break;
 		if (k == *nf) {
 			if (*nf >= fmax)
 				return JE_FIELDS;
 			(*nf)++;
 		}
-		memcpy(f[k].key, key, sizeof(key));
+		memcpy(f[k].key, key, klen + 1);
+		f[k].klen = klen;
 		f[k].type = type;
 		f[k].off = type == J_STRING ? j + 1 : j;
-		f[k].len = sc.i - j - (type == J_STRING ? 2 : 0);
-		skipws(&sc);
-		if (sc.i >= n)
+		f[k].len = i - j - (type == J_STRING ? 2 : 0);
+		i = skipws(&sc, i);
+		if (i >= n)
 			return JE_PART;
-		if (s[sc.i] == '}') {
-			sc.i++;
+		if (p[i] == '}') {
+			i++;
 			break;
 		}
-		if (s[sc.i++] != ',')
+		if (p[i++] != ',')
 			return JE_SYNTAX;
 	}
-	skipws(&sc);
-	return sc.i == n ? JE_OK : JE_SYNTAX;
+	i = skipws(&sc, i);
+	return i == n ? JE_OK : JE_SYNTAX;
 }
 
 const char *
@@ -522,10 +558,18 @@ jw_esc(struct jw *w, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	const char *run = s;
 	char e[6];
+	unsigned long long x;
 	size_t i;
 	unsigned char c;
 
 	for (i = 0; i < n; i++) {
+		for (; i + 8 <= n; i += 8) { /* plain runs a word at a time */
+			memcpy(&x, s + i, 8);
+			if (SPECIAL8(x))
+				break;
+		}
+		if (i >= n)
+			break;
 		c = (unsigned char)s[i];
 		if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7F)
 			continue;
@@ -557,7 +601,7 @@ jw_str(struct jw *w, const char *s, size_t n)
 	jw_mem(w, "\"", 1);
 }
 
-/* Two digits a step: numbers are most of a snapshot's bytes. */
+/* Two digits a step, written in place: numbers are many of a reply's. */
 void
 jw_u64(struct jw *w, unsigned long long v)
 {
@@ -566,23 +610,31 @@ jw_u64(struct jw *w, unsigned long long v)
 		"25262728293031323334353637383940414243444546474849"
 		"50515253545556575859606162636465666768697071727374"
 		"75767778798081828384858687888990919293949596979899";
-	char buf[24];
-	int i = sizeof(buf);
+	unsigned long long t;
 	unsigned k;
+	char *p;
+	int nd;
 
+	for (nd = 1, t = v; t >= 10; t /= 10)
+		nd++;
+	if (w->full || (size_t)nd > w->cap - w->len) {
+		w->full = 1;
+		return;
+	}
+	p = w->buf + w->len + nd;
+	w->len += (size_t)nd;
 	while (v >= 100) {
 		k = (unsigned)(v % 100) * 2;
 		v /= 100;
-		buf[--i] = pairs[k + 1];
-		buf[--i] = pairs[k];
+		*--p = pairs[k + 1];
+		*--p = pairs[k];
 	}
 	if (v >= 10) {
-		buf[--i] = pairs[v * 2 + 1];
-		buf[--i] = pairs[v * 2];
+		*--p = pairs[v * 2 + 1];
+		*--p = pairs[v * 2];
 	} else {
-		buf[--i] = (char)('0' + v);
+		*--p = (char)('0' + v);
 	}
-	jw_mem(w, buf + i, sizeof(buf) - (size_t)i);
 }
 
 void

@@ -205,10 +205,11 @@ error(struct proto_out *o, const char *fmt, const char *arg)
 static struct jfield *
 field(struct req *r, const char *key)
 {
+	size_t n = strlen(key);
 	int i;
 
 	for (i = 0; i < r->nf; i++)
-		if (r->f[i].key[0] == key[0] && !strcmp(r->f[i].key, key))
+		if (r->f[i].klen == n && !memcmp(r->f[i].key, key, n))
 			return &r->f[i];
 	return NULL;
 }
@@ -317,21 +318,30 @@ okbegin(struct jw *w)
 	jw_lit(w, "{\"version\":1,\"ok\":true,\"data\":");
 }
 
-/* {"session_id":..,"agent_type":..,"status":..,"working_dir":.. */
+/*
+ * {"session_id":..,"agent_type":..,"status":..,"working_dir":.. Quotes
+ * go with the literals around them: each piece is one copy.
+ */
 static void
 identity(struct jw *w, const struct session *s)
 {
-	jw_lit(w, "{\"session_id\":");
-	jw_str(w, s->id, strlen(s->id));
-	jw_lit(w, ",\"agent_type\":");
-	jw_str(w, s->agent, strlen(s->agent));
-	jw_lit(w, ",\"status\":\"");
-	jw_raw(w, statusnames[s->status]);
-	jw_lit(w, "\",\"working_dir\":");
-	if (s->hasdir)
-		jw_str(w, s->dir, strlen(s->dir));
-	else
-		jw_lit(w, "null");
+	jw_lit(w, "{\"session_id\":\"");
+	jw_esc(w, s->id, strlen(s->id));
+	jw_lit(w, "\",\"agent_type\":\"");
+	jw_esc(w, s->agent, strlen(s->agent));
+	switch (s->status) {
+	case ST_WORKING:   jw_lit(w, "\",\"status\":\"working"); break;
+	case ST_ATTENTION: jw_lit(w, "\",\"status\":\"attention"); break;
+	case ST_QUESTION:  jw_lit(w, "\",\"status\":\"question"); break;
+	default:           jw_lit(w, "\",\"status\":\"closed"); break;
+	}
+	if (s->hasdir) {
+		jw_lit(w, "\",\"working_dir\":\"");
+		jw_esc(w, s->dir, strlen(s->dir));
+		jw_lit(w, "\"");
+	} else {
+		jw_lit(w, "\",\"working_dir\":null");
+	}
 }
 
 /*
@@ -383,9 +393,20 @@ histitems(struct jw *w, const struct session *s, int from)
 	for (i = from; i < s->nhist; i++) {
 		if (i > from)
 			jw_lit(w, ",");
-		jw_lit(w, "{\"status\":\"");
-		jw_raw(w, statusnames[s->hist[i].status]);
-		jw_lit(w, "\",\"at_secs\":");
+		switch (s->hist[i].status) {
+		case ST_WORKING:
+			jw_lit(w, "{\"status\":\"working\",\"at_secs\":");
+			break;
+		case ST_ATTENTION:
+			jw_lit(w, "{\"status\":\"attention\",\"at_secs\":");
+			break;
+		case ST_QUESTION:
+			jw_lit(w, "{\"status\":\"question\",\"at_secs\":");
+			break;
+		default:
+			jw_lit(w, "{\"status\":\"closed\",\"at_secs\":");
+			break;
+		}
 		jw_i64(w, s->hist[i].at);
 		jw_lit(w, "}");
 	}
@@ -401,17 +422,22 @@ snapshot(struct jw *w, const struct proto_env *env, struct session *s)
 	jw_i64(w, (env->mono - s->active) / 1000);
 	jw_lit(w, ",\"history\":[");
 	history(w, s);
-	jw_lit(w, "],\"closed\":");
-	jw_raw(w, s->status == ST_CLOSED ? "true" : "false");
-	jw_lit(w, ",\"priority\":");
+	if (s->status == ST_CLOSED)
+		jw_lit(w, "],\"closed\":true,\"priority\":");
+	else
+		jw_lit(w, "],\"closed\":false,\"priority\":");
 	jw_u64(w, s->priority);
-	jw_lit(w, ",\"inactive\":");
-	jw_raw(w, inactive(env, s) ? "true" : "false");
+	if (inactive(env, s))
+		jw_lit(w, ",\"inactive\":true");
+	else
+		jw_lit(w, ",\"inactive\":false");
 	if (s->hasmsg) {
-		jw_lit(w, ",\"message\":");
-		jw_str(w, s->msg, strlen(s->msg));
+		jw_lit(w, ",\"message\":\"");
+		jw_esc(w, s->msg, strlen(s->msg));
+		jw_lit(w, "\"}");
+	} else {
+		jw_lit(w, "}");
 	}
-	jw_lit(w, "}");
 }
 
 /* An update; snap, when given, is the session's snapshot rendered already. */
@@ -515,8 +541,9 @@ record(struct jw *w, const struct proto_env *env, struct session *s)
 	jw_lit(w, ",\"priority\":");
 	jw_u64(w, s->priority);
 	if (s->hasmsg) {
-		jw_lit(w, ",\"message\":");
-		jw_str(w, s->msg, strlen(s->msg));
+		jw_lit(w, ",\"message\":\"");
+		jw_esc(w, s->msg, strlen(s->msg));
+		jw_lit(w, "\"");
 	}
 	jw_lit(w, ",\"since_ms\":");
 	jw_i64(w, env->wallms - (env->mono - s->since));

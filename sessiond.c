@@ -61,7 +61,8 @@ static void load(void);
 static void closeclient(struct client *c);
 static void die(const char *fmt, ...);
 static void flush(struct client *c);
-static int handle(struct client *c, const char *line, size_t len, int toolong);
+static int handle(struct client *c, struct proto_env *env, const char *line,
+                  size_t len, int toolong);
 static long memkb(void);
 static long long monotonic(void);
 static void onsignal(int sig);
@@ -113,6 +114,7 @@ static int stopping;                 /* shut down once replies are out */
 static long long started;            /* monotonic ms */
 static long long lastbusy;           /* last time a subscriber listened */
 static long long lastactive;         /* proto_lastactive(), kept */
+static long long loopms;             /* monotonic ms, read each loop pass */
 static int stirred = 1;              /* a line was handled: recompute it */
 static long long acceptpause;        /* listener rests until then */
 static long idlesecs = IDLESECS;     /* -t; 0: never stop */
@@ -423,15 +425,12 @@ closeclient(struct client *c)
 static void
 flush(struct client *c)
 {
-	long long now = 0;
 	const char *p;
 	size_t n;
 	ssize_t w;
 
 	if (proto_journaldue())
 		persist(); /* nothing is told before it is on disk */
-	if (ring_len(c->out) > 0)
-		now = monotonic();
 	while (!c->dead && (n = ring_peek(c->out, &p)) > 0) {
 		if ((w = write(c->fd, p, n)) < 0) {
 			if (errno == EINTR)
@@ -444,7 +443,7 @@ flush(struct client *c)
 			break;
 		}
 		ring_consume(c->out, (size_t)w);
-		c->lastout = now;
+		c->lastout = loopms;
 	}
 }
 
@@ -480,7 +479,7 @@ lendbig(struct client *c)
 		ring_consume(c->out, n);
 	}
 	c->out = &bigrings[i];
-	c->lastout = monotonic();
+	c->lastout = loopms;
 	return 0;
 }
 
@@ -524,22 +523,26 @@ envnow(struct proto_env *env)
 	env->memkb = memkb;
 }
 
-/* Runs one line; PROTO_AGAIN when the reply must wait for room. */
+/*
+ * Runs one line; PROTO_AGAIN when the reply must wait for room. The lines
+ * of one read share env's clock.
+ */
 static int
-handle(struct client *c, const char *line, size_t len, int toolong)
+handle(struct client *c, struct proto_env *env, const char *line,
+       size_t len, int toolong)
 {
-	struct proto_env env;
 	struct proto_out o;
 	int r, sndbuf = SUBSNDBUF;
 
-	envnow(&env);
+	env->connections = nlive;
+	env->subscribers = nsubs;
 	memset(&o, 0, sizeof(o));
 	o.room = ring_free(c->out);
 	if (ring_len(c->out) == 0 && c->out == &rings[c - clients] &&
 	    bigavail())
 		o.room = BIGRINGSIZE; /* a big reply is rendered only once */
-	r = toolong ? proto_toolong(&env, &o, line, len) :
-	    proto_line(&env, &o, line, len);
+	r = toolong ? proto_toolong(env, &o, line, len) :
+	    proto_line(env, &o, line, len);
 	stirred = 1;
 	if (r == PROTO_AGAIN) {
 		c->need = o.need;
@@ -558,14 +561,14 @@ handle(struct client *c, const char *line, size_t len, int toolong)
 		/* more slack in the kernel for bursts; it caps the size */
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
 		                 sizeof(sndbuf));
-		if (nsubs++ == 0 && proto_usagestale(env.wall, usageinterval))
-			usagenext = env.mono;
+		if (nsubs++ == 0 && proto_usagestale(env->wall, usageinterval))
+			usagenext = env->mono;
 	}
 	if (o.stop)
 		stopping = 1;
 	if (o.usagewanted && usageretry && nsubs > 0) {
 		usageretry = 0;
-		usagenext = env.mono;
+		usagenext = env->mono;
 	}
 	return PROTO_DONE;
 }
@@ -574,9 +577,11 @@ handle(struct client *c, const char *line, size_t len, int toolong)
 static void
 readlines(struct client *c)
 {
+	struct proto_env env;
 	char *buf = inbuf[c - clients], *nl;
 	size_t off = 0, len, end;
 
+	envnow(&env);
 	while (!c->dead && !c->need && off < c->inlen) {
 		if (c->sub) { /* a listener's input is ignored */
 			off = c->inlen;
@@ -599,11 +604,11 @@ readlines(struct client *c)
 		if (len > 0 && buf[off + len - 1] == '\r')
 			len--;
 		if (len > LINEMAX) {
-			if (handle(c, buf + off, LINEMAX, 1) == PROTO_AGAIN)
+			if (handle(c, &env, buf + off, LINEMAX, 1) == PROTO_AGAIN)
 				break;
 			c->skip = !nl && !c->eof;
 		} else if (len > 0 &&
-		           handle(c, buf + off, len, 0) == PROTO_AGAIN) {
+		           handle(c, &env, buf + off, len, 0) == PROTO_AGAIN) {
 			break;
 		}
 		off = nl ? end + 1 : c->inlen;
@@ -1180,7 +1185,7 @@ run(void)
 
 	lastbusy = started;
 	for (;;) {
-		now = monotonic();
+		now = loopms = monotonic();
 		if (stopping && !flushing) {
 			/* no new work; last replies get FLUSHWAITMS */
 			flushing = 1;
@@ -1299,6 +1304,7 @@ run(void)
 				continue;
 			die("poll:");
 		}
+		loopms = monotonic();
 
 		/* dispatch */
 		for (i = 0; i < n; i++) {

@@ -39,6 +39,7 @@ enum { JE_OK, JE_SYNTAX, JE_UTF8, JE_DEPTH, JE_FIELDS, JE_NOTOBJ, JE_PART };
 
 struct jfield {
 	char key[KEYMAX + 1]; /* decoded; "" when longer than KEYMAX */
+	size_t klen;          /* its length */
 	int type;             /* J_* */
 	size_t off, len;      /* value in the input; strings without quotes */
 };
@@ -58,7 +59,19 @@ int json_num(const char *s, size_t n, double *v);
 void jw_init(struct jw *w, char *buf, size_t cap);
 void jw_mem(struct jw *w, const char *s, size_t n);
 void jw_raw(struct jw *w, const char *s);
-#define jw_lit(w, lit) jw_mem((w), "" lit, sizeof(lit) - 1) /* literals only */
+/*
+ * A string literal: its length is a constant, so the copy is a few moves
+ * in place rather than a call; most of what a reply holds is literals.
+ */
+#define jw_lit(w, lit) do { \
+	struct jw *jw_ = (w); \
+	if (!jw_->full && sizeof(lit) - 1 <= jw_->cap - jw_->len) { \
+		memcpy(jw_->buf + jw_->len, "" lit, sizeof(lit) - 1); \
+		jw_->len += sizeof(lit) - 1; \
+	} else { \
+		jw_->full = 1; \
+	} \
+} while (0)
 void jw_str(struct jw *w, const char *s, size_t n);
 void jw_esc(struct jw *w, const char *s, size_t n);
 void jw_u64(struct jw *w, unsigned long long v);

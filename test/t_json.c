@@ -572,6 +572,45 @@ numbers(void)
 	CHECK(json_num("1", 200, &d) == -1);
 }
 
+/*
+ * Every byte at every place of a string value, where the scanner skips
+ * plain runs a word at a time: what it makes of the line is what that one
+ * byte alone decides.
+ */
+static void
+stringbytes(void)
+{
+	struct jfield f[4];
+	char line[64];
+	int c, k, nf, want, got;
+
+	for (c = 0; c < 256; c++) {
+		if (c < 0x20)
+			want = JE_SYNTAX;
+		else if (c == '"')
+			want = JE_SYNTAX; /* ends the string: x's follow */
+		else if (c == '\\')
+			want = JE_SYNTAX; /* \x is no escape */
+		else if (c >= 0x80)
+			want = JE_UTF8;   /* a lead or trail byte alone */
+		else
+			want = JE_OK;
+		for (k = 0; k < 20; k++) {
+			memcpy(line, "{\"k\":\"", 6);
+			memset(line + 6, 'x', 20);
+			line[6 + k] = (char)c;
+			memcpy(line + 26, "\"}", 2);
+			got = json_scan(line, 28, f, 4, &nf);
+			/* the last x: \" escapes the closing quote */
+			CHECKM(got == (c == '\\' && k == 19 ? JE_PART : want),
+			       "byte in a string");
+			if (want == JE_OK)
+				CHECK(nf == 1 && f[0].type == J_STRING &&
+				      f[0].off == 6 && f[0].len == 20);
+		}
+	}
+}
+
 static void
 writer(void)
 {
@@ -600,6 +639,31 @@ writer(void)
 			snprintf(want, sizeof(want), "%c", c);
 		CHECKM(!w.full && w.len == strlen(want) &&
 		       !memcmp(buf, want, w.len), want);
+	}
+	/*
+	 * every byte at every place of a longer string, where plain runs
+	 * are skipped a word at a time: the same as one byte alone
+	 */
+	for (c = 0; c < 256; c++) {
+		char run[24], got[256], one[16];
+		size_t onelen;
+		int k;
+
+		in[0] = (char)c;
+		jw_init(&w, one, sizeof(one));
+		jw_esc(&w, in, 1);
+		onelen = w.len;
+		for (k = 0; k < 20; k++) {
+			memset(run, 'x', 20);
+			run[k] = (char)c;
+			jw_init(&w, got, sizeof(got));
+			jw_esc(&w, run, 20);
+			CHECKM(!w.full && w.len == 19 + onelen &&
+			       !memcmp(got, run, (size_t)k) &&
+			       !memcmp(got + k, one, onelen) &&
+			       !memcmp(got + k + onelen, run + k + 1,
+			               (size_t)(19 - k)), "byte in a run");
+		}
 	}
 	jw_init(&w, buf, sizeof(buf));
 	jw_str(&w, "a\"b\\c/d\x01\xc3\xa9", 10);
@@ -755,6 +819,7 @@ roundtrip(void)
 int
 main(void)
 {
+	stringbytes();
 	table();
 	fields();
 	prefixes();
