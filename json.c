@@ -14,6 +14,9 @@
 #include "config.h"
 #include "sessiond.h"
 
+static const union { unsigned short u; unsigned char c[2]; } one = { 1 };
+#define littleendian (one.c[0] == 1)
+
 struct scan {
 	const unsigned char *s;
 	size_t n;
@@ -40,11 +43,26 @@ static int utf8len(const unsigned char *p, size_t n);
  * above a real hit, so "any" is exact.
  */
 #define ONES  0x0101010101010101ULL
+#define DEBRUIJN 0x03f79d71b4cb0a89ULL
 #define HIGHS 0x8080808080808080ULL
 #define ZEROBYTE(v) (((v) - ONES) & ~(v))
 #define SPECIAL8(x) (((((x) - ONES * 0x20) & ~(x)) | ZEROBYTE((x) ^ ONES * '"') | \
                      ZEROBYTE((x) ^ ONES * '\\') | \
                      ZEROBYTE((x) ^ ONES * 0x7F) | (x)) & HIGHS)
+
+/* Index of the lowest set bit of m (m != 0), de Bruijn style. */
+static int
+lowbit(unsigned long long m)
+{
+	static const unsigned char pos[64] = {
+		0, 1, 48, 2, 57, 49, 28, 3, 61, 58, 50, 42, 38, 29, 17, 4,
+		62, 55, 59, 36, 53, 51, 43, 22, 45, 39, 33, 30, 24, 18, 12, 5,
+		63, 47, 56, 27, 60, 41, 37, 16, 54, 35, 52, 21, 44, 32, 23, 11,
+		46, 26, 40, 15, 34, 20, 31, 10, 25, 14, 19, 9, 13, 8, 7, 6,
+	};
+
+	return pos[((m & (0 - m)) * DEBRUIJN) >> 58];
+}
 
 static int
 hexval(int c)
@@ -66,6 +84,9 @@ skipws(const struct scan *sc, size_t i)
 		i++;
 	return i;
 }
+
+/* Most JSON has no space between tokens: no call for that. */
+#define SKIPWS(sc, i) ((i) < (sc)->n && (sc)->s[i] > ' ' ? (i) : skipws(sc, i))
 
 /*
  * Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
@@ -117,15 +138,22 @@ str(struct scan *sc, size_t i)
 	size_t n = sc->n;
 	int k, len;
 
-	unsigned long long x;
+	unsigned long long x, m;
 
 	sc->esc = 0;
 	for (i++; i < n; ) {
-		/* the common bytes first, a word at a time */
+		/*
+		 * The common bytes first, a word at a time. On a little-endian
+		 * machine the lowest hit is the first special byte in memory
+		 * (a borrow only marks bytes above a hit): jump straight to it.
+		 */
 		for (; i + 8 <= n; i += 8) {
 			memcpy(&x, p + i, 8);
-			if (SPECIAL8(x))
+			if ((m = SPECIAL8(x))) {
+				if (littleendian)
+					i += (size_t)(lowbit(m) >> 3);
 				break;
+			}
 		}
 		while (i < n && PLAIN(p[i]))
 			i++;
@@ -224,7 +252,7 @@ value(struct scan *sc, size_t i, int depth, int *type)
 	int first, t;
 	unsigned char close;
 
-	i = skipws(sc, i);
+	i = SKIPWS(sc, i);
 	if (i >= n)
 		return sc->err = JE_PART, 0;
 	switch (s[i]) {
@@ -238,7 +266,7 @@ value(struct scan *sc, size_t i, int depth, int *type)
 		close = s[i] == '{' ? '}' : ']';
 		*type = close == '}' ? J_OBJECT : J_ARRAY;
 		for (i++, first = 1; ; first = 0) {
-			i = skipws(sc, i);
+			i = SKIPWS(sc, i);
 			if (i >= n)
 				return sc->err = JE_PART, 0;
 			if (s[i] == close && first)
@@ -248,7 +276,7 @@ value(struct scan *sc, size_t i, int depth, int *type)
 					return sc->err = JE_SYNTAX, 0;
 				if (!(i = str(sc, i)))
 					return 0;
-				i = skipws(sc, i);
+				i = SKIPWS(sc, i);
 				if (i >= n)
 					return sc->err = JE_PART, 0;
 				if (s[i++] != ':')
@@ -256,7 +284,7 @@ value(struct scan *sc, size_t i, int depth, int *type)
 			}
 			if (!(i = value(sc, i, depth + 1, &t)))
 				return 0;
-			i = skipws(sc, i);
+			i = SKIPWS(sc, i);
 			if (i >= n)
 				return sc->err = JE_PART, 0;
 			if (s[i] == close)
@@ -300,7 +328,7 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 	sc.n = n;
 	sc.err = JE_OK;
 	*nf = 0;
-	i = skipws(&sc, 0);
+	i = SKIPWS(&sc, 0);
 	if (i >= n)
 		return JE_PART;
 	if (p[i] != '{')
@@ -311,7 +339,7 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 		        !strncmp(s + i, "null", n - i < 4 ? n - i : 4)) ?
 		       JE_NOTOBJ : JE_SYNTAX;
 	for (i++, first = 1; ; first = 0) {
-		i = skipws(&sc, i);
+		i = SKIPWS(&sc, i);
 		if (i >= n)
 			return JE_PART;
 		if (p[i] == '}' && first) {
@@ -333,13 +361,19 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 			key[0] = '\0';
 			klen = 0;
 		}
-		i = skipws(&sc, i);
+		i = SKIPWS(&sc, i);
 		if (i >= n)
 			return JE_PART;
 		if (p[i++] != ':')
 			return JE_SYNTAX;
-		j = i = skipws(&sc, i);
-		if (!(i = value(&sc, i, 1, &type)))
+		j = i = SKIPWS(&sc, i);
+		if (i < n && p[i] == '"') { /* most values: no detour */
+			type = J_STRING;
+			i = str(&sc, i);
+		} else {
+			i = value(&sc, i, 1, &type);
+		}
+		if (!i)
 			return sc.err;
 		for (k = 0; k < *nf; k++)
 			if (klen && f[k].klen == klen && !memcmp(f[k].key, key, klen))
@@ -351,10 +385,11 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 		}
 		memcpy(f[k].key, key, klen + 1);
 		f[k].klen = klen;
+		f[k].esc = type == J_STRING && sc.esc;
 		f[k].type = type;
 		f[k].off = type == J_STRING ? j + 1 : j;
 		f[k].len = i - j - (type == J_STRING ? 2 : 0);
-		i = skipws(&sc, i);
+		i = SKIPWS(&sc, i);
 		if (i >= n)
 			return JE_PART;
 		if (p[i] == '}') {
@@ -364,7 +399,7 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 		if (p[i++] != ',')
 			return JE_SYNTAX;
 	}
-	i = skipws(&sc, i);
+	i = SKIPWS(&sc, i);
 	return i == n ? JE_OK : JE_SYNTAX;
 }
 
@@ -558,15 +593,18 @@ jw_esc(struct jw *w, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	const char *run = s;
 	char e[6];
-	unsigned long long x;
+	unsigned long long x, m;
 	size_t i;
 	unsigned char c;
 
 	for (i = 0; i < n; i++) {
 		for (; i + 8 <= n; i += 8) { /* plain runs a word at a time */
 			memcpy(&x, s + i, 8);
-			if (SPECIAL8(x))
+			if ((m = SPECIAL8(x))) {
+				if (littleendian)
+					i += (size_t)(lowbit(m) >> 3);
 				break;
+			}
 		}
 		if (i >= n)
 			break;
@@ -611,11 +649,13 @@ jw_u64(struct jw *w, unsigned long long v)
 		"50515253545556575859606162636465666768697071727374"
 		"75767778798081828384858687888990919293949596979899";
 	unsigned long long t;
+	unsigned long v32, q;
 	unsigned k;
 	char *p;
 	int nd;
 
-	for (nd = 1, t = v; t >= 10; t /= 10)
+	/* no division to count digits: they are slow where -Os uses div */
+	for (nd = 1, t = 10; nd < 20 && v >= t; t *= 10)
 		nd++;
 	if (w->full || (size_t)nd > w->cap - w->len) {
 		w->full = 1;
@@ -623,17 +663,24 @@ jw_u64(struct jw *w, unsigned long long v)
 	}
 	p = w->buf + w->len + nd;
 	w->len += (size_t)nd;
-	while (v >= 100) {
+	while (v > 0xFFFFFFFFULL) {
 		k = (unsigned)(v % 100) * 2;
 		v /= 100;
 		*--p = pairs[k + 1];
 		*--p = pairs[k];
 	}
-	if (v >= 10) {
-		*--p = pairs[v * 2 + 1];
-		*--p = pairs[v * 2];
+	/* below 2^32, v / 100 is (v * 1374389535) >> 37 exactly */
+	for (v32 = (unsigned long)v; v32 >= 100; v32 = q) {
+		q = (unsigned long)(((unsigned long long)v32 * 1374389535ULL) >> 37);
+		k = (unsigned)(v32 - q * 100) * 2;
+		*--p = pairs[k + 1];
+		*--p = pairs[k];
+	}
+	if (v32 >= 10) {
+		*--p = pairs[v32 * 2 + 1];
+		*--p = pairs[v32 * 2];
 	} else {
-		*--p = (char)('0' + v);
+		*--p = (char)('0' + v32);
 	}
 }
 

@@ -209,7 +209,8 @@ field(struct req *r, const char *key)
 	int i;
 
 	for (i = 0; i < r->nf; i++)
-		if (r->f[i].klen == n && !memcmp(r->f[i].key, key, n))
+		if (r->f[i].klen == n && r->f[i].key[0] == key[0] &&
+		    !memcmp(r->f[i].key, key, n))
 			return &r->f[i];
 	return NULL;
 }
@@ -257,7 +258,15 @@ getstr(struct req *r, const char *key, char *out, size_t size, int *present)
 		snprintf(why, sizeof(why), "field %s must be a string", key);
 		return -1;
 	}
-	n = json_str(r->line + f->off, f->len, out, size);
+	if (f->esc) {
+		n = json_str(r->line + f->off, f->len, out, size);
+	} else if (f->len < size) { /* nothing to decode */
+		memcpy(out, r->line + f->off, f->len);
+		out[f->len] = '\0';
+		n = (long)f->len;
+	} else {
+		n = -1;
+	}
 	if (n == -1) {
 		snprintf(why, sizeof(why),
 		         "field %s is longer than %lu bytes", key,

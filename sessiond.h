@@ -40,6 +40,7 @@ enum { JE_OK, JE_SYNTAX, JE_UTF8, JE_DEPTH, JE_FIELDS, JE_NOTOBJ, JE_PART };
 struct jfield {
 	char key[KEYMAX + 1]; /* decoded; "" when longer than KEYMAX */
 	size_t klen;          /* its length */
+	int esc;              /* a string value holding escapes */
 	int type;             /* J_* */
 	size_t off, len;      /* value in the input; strings without quotes */
 };

@@ -687,6 +687,28 @@ writer(void)
 	CHECK(!w.full && w.len == 66 && !memcmp(buf, "0,18446744073709551615,"
 	      "-1,-9223372036854775808,9223372036854775807", 66));
 
+	/* numbers of every length, both sides of 2^32 and of each 10^k */
+	for (c = 0; c < 200000; c++) {
+		unsigned long long v, p10;
+		char want[32];
+		int k;
+
+		v = (unsigned long long)rnd() << 32 | rnd();
+		v >>= rnd() % 64;
+		if (c % 4 == 1)
+			v = 0xFFFFFFFFULL - 50 + (unsigned long long)(c % 100);
+		if (c % 4 == 2) {
+			for (p10 = 1, k = (int)(rnd() % 20); k > 0; k--)
+				p10 *= 10;
+			v = p10 - 1 + (unsigned long long)(c % 3);
+		}
+		jw_init(&w, buf, sizeof(buf));
+		jw_u64(&w, v);
+		snprintf(want, sizeof(want), "%llu", v);
+		CHECKM(!w.full && w.len == strlen(want) &&
+		       !memcmp(buf, want, w.len), want);
+	}
+
 	/* bounded: what does not fit sets full and writes nothing */
 	memset(buf, 'Z', sizeof(buf));
 	jw_init(&w, buf, 5);
