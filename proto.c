@@ -66,9 +66,9 @@ static int isotime(const char *s, long long *t);
 static int makeroom(void);
 static void drop(struct session *s);
 static int restorefields(const struct proto_env *env, struct req *r,
-                         struct session *t);
+                         struct session *t, int *delta);
 static void record(struct jw *w, const struct proto_env *env,
-                   struct session *s);
+                   struct session *s, int full);
 static void save(struct session *s);
 static void forget(struct session *s);
 static void note_removed(const char *id);
@@ -540,11 +540,14 @@ makeroom(void)
 }
 
 /*
- * The journal record of a session: all of it, times as wall-clock ms so
- * a restarted daemon continues them. The snapshot is the same records.
+ * The state record of a session: all of it, times as wall-clock ms so a
+ * restarted daemon continues them. In the journal, a session already in
+ * the file gets only the statuses it gained since ("history+"): most of
+ * a full record is history. full: always all of it (a snapshot).
  */
 static void
-record(struct jw *w, const struct proto_env *env, struct session *s)
+record(struct jw *w, const struct proto_env *env, struct session *s,
+       int full)
 {
 	identity(w, s);
 	jw_lit(w, ",\"priority\":");
@@ -560,9 +563,16 @@ record(struct jw *w, const struct proto_env *env, struct session *s)
 	jw_i64(w, env->wallms - (env->mono - s->active));
 	jw_lit(w, ",\"closeseq\":");
 	jw_u64(w, s->closeseq);
-	jw_lit(w, ",\"history\":[");
-	history(w, s);
+	if (full || !s->jsaved || s->jnew >= s->nhist) {
+		jw_lit(w, ",\"history\":[");
+		history(w, s);
+	} else {
+		jw_lit(w, ",\"history+\":[");
+		histitems(w, s, s->nhist - s->jnew);
+	}
 	jw_lit(w, "]}\n");
+	s->jnew = 0;
+	s->jsaved = 1;
 }
 
 /*
@@ -1522,7 +1532,7 @@ proto_journal(const struct proto_env *env, const char **p)
 	/* in the order they first changed: a restart keeps the table's */
 	for (i = 0; i < ndirty && jnl.cap - jnl.len >= RECMAX; i++) {
 		dirty[i]->dirty = 0;
-		record(&jnl, env, dirty[i]);
+		record(&jnl, env, dirty[i], 0);
 	}
 	memmove(dirty, dirty + i, (size_t)(ndirty - i) * sizeof(dirty[0]));
 	ndirty -= i;
@@ -1576,7 +1586,7 @@ proto_snapshot(const struct proto_env *env, char *buf, size_t cap, int *pos)
 		if (!(s = store_next(pos)))
 			break;
 		len = w.len;
-		record(&w, env, s);
+		record(&w, env, s, 1);
 		if (w.full) {
 			*pos = last;
 			return len;
@@ -1587,7 +1597,8 @@ proto_snapshot(const struct proto_env *env, char *buf, size_t cap, int *pos)
 
 /* The fields of a record; -1 when one is missing or bad. */
 static int
-restorefields(const struct proto_env *env, struct req *r, struct session *t)
+restorefields(const struct proto_env *env, struct req *r, struct session *t,
+              int *delta)
 {
 	struct jfield *f, hf[FIELDMAX], *arr;
 	const char *p, *end;
@@ -1626,7 +1637,8 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t)
 	/* a clock that went back must not make times negative */
 	t->since = env->mono - (env->wallms > ms[0] ? env->wallms - ms[0] : 0);
 	t->active = env->mono - (env->wallms > ms[1] ? env->wallms - ms[1] : 0);
-	if (!(arr = field(r, "history")) || arr->type != J_ARRAY)
+	*delta = !(arr = field(r, "history")) && (arr = field(r, "history+"));
+	if (!arr || arr->type != J_ARRAY)
 		return -1;
 	/* each element is a small object: scan them one by one */
 	p = r->line + arr->off + 1;
@@ -1664,7 +1676,7 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t)
 		}
 		p += i + 1;
 	}
-	return t->nhist > 0 && t->agent[0] ? 0 : -1;
+	return (t->nhist > 0 || *delta) && t->agent[0] ? 0 : -1;
 }
 
 /*
@@ -1680,7 +1692,7 @@ proto_restore(const struct proto_env *env, const char *line, size_t len,
 	static struct session t;
 	struct session *s;
 	struct jfield *del;
-	int present;
+	int present, delta, n;
 
 	r.line = line;
 	if (json_scan(line, len, r.f, FIELDMAX, &r.nf) != JE_OK)
@@ -1693,9 +1705,22 @@ proto_restore(const struct proto_env *env, const char *line, size_t len,
 			forget(s);
 		return 0;
 	}
-	if (restorefields(env, &r, &t) < 0)
+	if (restorefields(env, &r, &t, &delta) < 0)
 		return -1;
 	s = store_find(t.id);
+	if (delta && s) { /* the statuses gained go after those it has */
+		n = s->nhist + t.nhist > HISTMAX ? s->nhist + t.nhist - HISTMAX :
+		    0; /* its oldest, pushed out */
+		memmove(t.hist + s->nhist - n, t.hist,
+		        (size_t)t.nhist * sizeof(t.hist[0]));
+		memcpy(t.hist, s->hist + n,
+		       (size_t)(s->nhist - n) * sizeof(t.hist[0]));
+		t.nhist += s->nhist - n;
+	} else if (delta && t.nhist == 0) { /* its full record was lost */
+		t.hist[0].status = t.status;
+		t.hist[0].at = env->wall - (env->mono - t.since) / 1000;
+		t.nhist = 1;
+	}
 	if (env->mono - t.active > stalesecs * 1000) {
 		if (s)
 			forget(s);
@@ -1719,6 +1744,7 @@ proto_restore(const struct proto_env *env, const char *line, size_t len,
 	s->nhist = t.nhist;
 	memcpy(s->hist, t.hist, sizeof(t.hist));
 	s->histn = 0; /* rendered again */
+	s->jsaved = 0; /* the next record is a full one */
 	if (s->status == ST_CLOSED)
 		store_setclosed(s, t.closeseq);
 	while (store_nclosed() > MAXCLOSED)

@@ -102,6 +102,8 @@ struct session {
 	char histjson[HISTMAX * HISTITEMMAX];  /* hist as JSON, for reuse */
 	int hasdir, hasmsg;
 	int dirty;            /* its journal record is due */
+	int jsaved;           /* a record of it is in the state file */
+	int jnew;             /* statuses pushed since that record */
 	short prev, next;     /* pool indexes in creation order, -1: none */
 	char id[IDMAX + 1];
 	char agent[AGENTMAX + 1];

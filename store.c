@@ -63,6 +63,8 @@ histpush(struct session *s, int status, long long wall)
 	s->hist[s->nhist - 1].at = wall;
 	if (s->histnew < HISTMAX) /* more is no different: all are new */
 		s->histnew++;
+	if (s->jnew < HISTMAX)
+		s->jnew++;
 }
 
 void

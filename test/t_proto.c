@@ -1032,6 +1032,122 @@ journal(void)
 	CHECK(lines(note) == 1 && proto_journal(&env, &p) == 0);
 }
 
+/* Appends what the journal holds to b (NUL-terminated) and clears it. */
+static void
+drain(char *b, size_t size)
+{
+	const char *p;
+	size_t n, have = strlen(b);
+
+	while ((n = proto_journal(&env, &p)) > 0) {
+		CHECK(have + n < size);
+		if (have + n >= size)
+			return;
+		memcpy(b + have, p, n);
+		b[have += n] = '\0';
+		CHECK(proto_journalclear() == 0);
+	}
+}
+
+/* Loads journal lines into a fresh table. */
+static void
+replay(const char *b)
+{
+	const char *p, *nl;
+
+	proto_init(1);
+	for (p = b; (nl = strchr(p, '\n')); p = nl + 1)
+		CHECK(proto_restore(&env, p, (size_t)(nl - p), 86400) == 0);
+	CHECK(store_check() == 0 && proto_check() == 0);
+}
+
+/*
+ * A session already written gets only the statuses it gained; loading
+ * full records and such deltas gives back the same table.
+ */
+static void
+deltas(void)
+{
+	static char jb[64 * RECMAX], snap1[8 * RECMAX], snap2[8 * RECMAX];
+	char line[256];
+	size_t n1, n2, at;
+	int pos, i;
+
+	start();
+	env.wallms = env.wall * 1000;
+	jb[0] = '\0';
+	run("{\"cmd\":\"SET\",\"session_id\":\"d\",\"status\":\"working\"}");
+	drain(jb, sizeof(jb));
+	CHECK(strstr(jb, "\"history\":[{") && !strstr(jb, "history+"));
+	at = strlen(jb);
+	tick(1);
+	env.wallms += 1000;
+	run("{\"cmd\":\"SET\",\"session_id\":\"d\",\"status\":\"attention\"}");
+	drain(jb, sizeof(jb));
+	CHECK(!strstr(jb + at, "\"history\":") &&
+	      strstr(jb + at, "\"history+\":[{\"status\":\"attention\","
+	      "\"at_secs\":") && strstr(jb + at, "}]}\n"));
+	at = strlen(jb);
+	run("{\"cmd\":\"SET\",\"session_id\":\"d\",\"status\":\"attention\","
+	    "\"priority\":3}");
+	drain(jb, sizeof(jb));
+	CHECK(strstr(jb + at, "\"priority\":3,") &&
+	      strstr(jb + at, "\"history+\":[]}\n"));
+	/* more changes than history keeps between two writes: all of it */
+	for (i = 0; i < HISTMAX + 2; i++) {
+		tick(1);
+		env.wallms += 1000;
+		snprintf(line, sizeof(line), "{\"cmd\":\"SET\",\"session_id\":"
+		         "\"d\",\"status\":\"%s\"}", i % 2 ? "working" : "question");
+		run(line);
+	}
+	at = strlen(jb);
+	drain(jb, sizeof(jb));
+	CHECK(strstr(jb + at, "\"history\":[{") && !strstr(jb + at, "history+"));
+	/* and a few at a time, past HISTMAX in all, for another session */
+	run("{\"cmd\":\"SET\",\"session_id\":\"e\",\"status\":\"working\"}");
+	for (i = 0; i < 3 * HISTMAX; i++) {
+		tick(1);
+		env.wallms += 1000;
+		snprintf(line, sizeof(line), "{\"session_id\":\"e\","
+		         "\"hook_event_name\":\"%s\"}", i % 3 ? "Stop" :
+		         "UserPromptSubmit");
+		run(line);
+		if (i % 4 == 0)
+			drain(jb, sizeof(jb));
+	}
+	drain(jb, sizeof(jb));
+	pos = 0;
+	n1 = proto_snapshot(&env, snap1, sizeof(snap1), &pos);
+	snap1[n1] = '\0';
+	replay(jb);
+	pos = 0;
+	n2 = proto_snapshot(&env, snap2, sizeof(snap2), &pos);
+	snap2[n2] = '\0';
+	CHECK(n1 > 0 && n1 == n2 && !memcmp(snap1, snap2, n1));
+
+	/* a delta whose full record is lost still makes a session */
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"agent_type\":\"c\","
+	         "\"status\":\"question\",\"working_dir\":null,\"priority\":0,"
+	         "\"since_ms\":%lld,\"active_ms\":%lld,\"closeseq\":0,"
+	         "\"history+\":[]}\n", env.wallms, env.wallms);
+	replay(jb);
+	CHECK(store_find("f") && store_find("f")->nhist == 1 &&
+	      store_find("f")->hist[0].status == ST_QUESTION &&
+	      store_find("f")->hist[0].at == env.wall);
+	/* and one that follows it adds to its history */
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"agent_type\":\"c\","
+	         "\"status\":\"working\",\"working_dir\":null,\"priority\":0,"
+	         "\"since_ms\":%lld,\"active_ms\":%lld,\"closeseq\":0,"
+	         "\"history+\":[{\"status\":\"working\",\"at_secs\":5}]}",
+	         env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb), 86400) == 0);
+	CHECK(store_find("f") && store_find("f")->nhist == 2 &&
+	      store_find("f")->hist[1].status == ST_WORKING &&
+	      store_find("f")->hist[1].at == 5);
+	CHECK(store_check() == 0 && proto_check() == 0);
+}
+
 static void
 usage(void)
 {
@@ -1092,6 +1208,7 @@ main(void)
 	again();
 	toolong();
 	journal();
+	deltas();
 	usage();
 	return REPORT();
 }
