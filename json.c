@@ -46,7 +46,8 @@ static int utf8len(const unsigned char *p, size_t n);
 #define DEBRUIJN 0x03f79d71b4cb0a89ULL
 #define HIGHS 0x8080808080808080ULL
 #define ZEROBYTE(v) (((v) - ONES) & ~(v))
-#define SPECIAL8(x) (((((x) - ONES * 0x20) & ~(x)) | ZEROBYTE((x) ^ ONES * '"') | \
+#define SPECIAL8(x) (((((x) - ONES * 0x20) & ~(x)) | \
+                     ZEROBYTE((x) ^ ONES * '"') | \
                      ZEROBYTE((x) ^ ONES * '\\') | \
                      ZEROBYTE((x) ^ ONES * 0x7F) | (x)) & HIGHS)
 

@@ -101,6 +101,7 @@ static char bigbuf[BIGRINGS][BIGRINGSIZE];
 static int bigused[BIGRINGS];
 static int live[MAXCLIENTS];         /* indices of slots in use */
 static int nlive;
+static int subs[MAXCLIENTS];         /* indices of subscribed slots */
 static int nsubs;
 static struct pollfd pfds[MAXCLIENTS + 3];
 static int pclient[MAXCLIENTS + 3];  /* pfds index -> slot, or -1 */
@@ -411,8 +412,12 @@ closeclient(struct client *c)
 		bigused[c->out - bigrings] = 0;
 		bigfreed = 1;
 	}
-	if (c->sub)
-		nsubs--;
+	for (i = 0; c->sub && i < nsubs; i++) {
+		if (subs[i] == slot) {
+			subs[i] = subs[--nsubs];
+			break;
+		}
+	}
 	for (i = 0; i < nlive; i++) {
 		if (live[i] == slot) {
 			live[i] = live[--nlive];
@@ -490,9 +495,9 @@ broadcast(const char *p, size_t n)
 	struct client *c;
 	int i;
 
-	for (i = 0; i < nlive && nsubs > 0; i++) {
-		c = &clients[live[i]];
-		if (!c->sub || c->dead)
+	for (i = 0; i < nsubs; i++) {
+		c = &clients[subs[i]];
+		if (c->dead)
 			continue;
 		if (ring_free(c->out) < n)
 			flush(c);
@@ -561,6 +566,7 @@ handle(struct client *c, struct proto_env *env, const char *line,
 		/* more slack in the kernel for bursts; it caps the size */
 		(void)setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &sndbuf,
 		                 sizeof(sndbuf));
+		subs[nsubs] = (int)(c - clients);
 		if (nsubs++ == 0 && proto_usagestale(env->wall, usageinterval))
 			usagenext = env->mono;
 	}

@@ -105,6 +105,7 @@ struct session {
 	int jsaved;           /* a record of it is in the state file */
 	int jnew;             /* statuses pushed since that record */
 	short prev, next;     /* pool indexes in creation order, -1: none */
+	short cprev, cnext;   /* closed ones in the order they closed */
 	char id[IDMAX + 1];
 	char agent[AGENTMAX + 1];
 	char msg[MSGMAX + 1];

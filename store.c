@@ -6,8 +6,9 @@
  * probing with backward-shift deletion keeps every chain unbroken without
  * tombstones. A list through the pool keeps the sessions in the order
  * they were created, which is the order LIST shows and the state file
- * keeps. Counts of sessions and of closed ones are kept as they change.
- * Nothing here allocates or does I/O.
+ * keeps; another keeps the closed ones in the order they closed, so the
+ * oldest is at hand for eviction; free entries are on a stack. Nothing
+ * here grows with the table but LIST-like walks, allocates or does I/O.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -19,11 +20,16 @@
 static unsigned hashid(const char *id);
 static int findslot(const char *id, unsigned h);
 static void histpush(struct session *s, int status, long long wall);
+static void closing(struct session *s);
+static void unclose(struct session *s);
 
 static struct session pool[SESSMAX];
 static short slots[MAXSESS];         /* pool index + 1; 0 is empty */
 static int nsess, nclosed;
 static int head = -1, tail = -1;     /* oldest and newest pool index */
+static int chead = -1, ctail = -1;   /* first and last closed */
+static short freed[SESSMAX];         /* free pool indexes, a stack */
+static int nfree = -1;               /* -1: not filled yet */
 static unsigned long long closeseq;  /* closings so far */
 
 /* FNV-1a */
@@ -80,8 +86,43 @@ store_init(void)
 	}
 	again = 1;
 	nsess = nclosed = 0;
-	head = tail = -1;
+	head = tail = chead = ctail = -1;
+	/* the lowest on top: pages of the pool are touched in order */
+	for (nfree = 0; nfree < SESSMAX; nfree++)
+		freed[nfree] = (short)(SESSMAX - 1 - nfree);
 	closeseq = 0;
+}
+
+/* s becomes closed: last in the order of closing. */
+static void
+closing(struct session *s)
+{
+	int p = (int)(s - pool);
+
+	s->closeseq = ++closeseq;
+	s->cprev = (short)ctail;
+	s->cnext = -1;
+	if (ctail >= 0)
+		pool[ctail].cnext = (short)p;
+	else
+		chead = p;
+	ctail = p;
+	nclosed++;
+}
+
+/* s is closed no more, or goes. */
+static void
+unclose(struct session *s)
+{
+	if (s->cprev >= 0)
+		pool[s->cprev].cnext = s->cnext;
+	else
+		chead = s->cnext;
+	if (s->cnext >= 0)
+		pool[s->cnext].cprev = s->cprev;
+	else
+		ctail = s->cprev;
+	nclosed--;
 }
 
 struct session *
@@ -102,8 +143,9 @@ store_insert(const char *id, int status, long long mono, long long wall)
 
 	if (nsess == SESSMAX)
 		return NULL;
-	for (p = 0; pool[p].used; p++)
-		;
+	if (nfree < 0)
+		store_init();
+	p = freed[--nfree];
 	h = hashid(id);
 	i = findslot(id, h);
 	s = &pool[p];
@@ -115,10 +157,8 @@ store_insert(const char *id, int status, long long mono, long long wall)
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	s->agent[0] = s->msg[0] = s->dir[0] = '\0';
 	histpush(s, status, wall);
-	if (status == ST_CLOSED) {
-		s->closeseq = ++closeseq;
-		nclosed++;
-	}
+	if (status == ST_CLOSED)
+		closing(s);
 	slots[i] = (short)(p + 1);
 	s->prev = (short)tail;
 	s->next = -1;
@@ -158,9 +198,10 @@ store_delete(struct session *s)
 	else
 		tail = s->prev;
 	if (s->status == ST_CLOSED)
-		nclosed--;
+		unclose(s);
 	nsess--;
 	s->used = 0;
+	freed[nfree++] = (short)(s - pool);
 }
 
 /* Records a status; the same status again only restarts its clock. */
@@ -171,29 +212,50 @@ store_setstatus(struct session *s, int status, long long mono,
 	s->since = s->active = mono;
 	if (status == s->status)
 		return;
-	if (s->status == ST_CLOSED)
-		nclosed--;
-	if (status == ST_CLOSED) {
-		nclosed++;
-		s->closeseq = ++closeseq;
-	}
-	s->status = status;
+	store_restatus(s, status);
 	histpush(s, status, wall);
 }
 
-/* A restored status: no history is pushed, the caller sets it. */
+/* A status without history, for a restored session. */
 void
 store_restatus(struct session *s, int status)
 {
-	nclosed += (status == ST_CLOSED) - (s->status == ST_CLOSED);
+	if (status == s->status)
+		return;
+	if (s->status == ST_CLOSED)
+		unclose(s);
 	s->status = status;
+	if (status == ST_CLOSED)
+		closing(s);
 }
 
-/* A restored closed session keeps its place in the eviction order. */
+/*
+ * A restored closed session keeps its place in the order of closing:
+ * moved back past those that closed later (at load only).
+ */
 void
 store_setclosed(struct session *s, unsigned long long seq)
 {
+	int p = (int)(s - pool), at;
+
+	if (s->status != ST_CLOSED)
+		return;
+	unclose(s);
+	at = ctail;
+	while (at >= 0 && pool[at].closeseq > seq)
+		at = pool[at].cprev;
 	s->closeseq = seq;
+	s->cprev = (short)at;
+	s->cnext = (short)(at >= 0 ? pool[at].cnext : chead);
+	if (s->cnext >= 0)
+		pool[s->cnext].cprev = (short)p;
+	else
+		ctail = p;
+	if (at >= 0)
+		pool[at].cnext = (short)p;
+	else
+		chead = p;
+	nclosed++;
 	if (seq > closeseq)
 		closeseq = seq;
 }
@@ -201,14 +263,7 @@ store_setclosed(struct session *s, unsigned long long seq)
 struct session *
 store_oldestclosed(void)
 {
-	struct session *old = NULL;
-	int p;
-
-	for (p = 0; p < SESSMAX; p++)
-		if (pool[p].used && pool[p].status == ST_CLOSED &&
-		    (!old || pool[p].closeseq < old->closeseq))
-			old = &pool[p];
-	return old;
+	return chead >= 0 ? &pool[chead] : NULL;
 }
 
 /*
@@ -265,12 +320,23 @@ store_check(void)
 		seen += slots[i] != 0;
 	if (n != nsess || c != nclosed || seen != nsess)
 		return -3;
-	for (n = 0, i = head, p = -1; i >= 0 && n <= nsess; p = i, i = pool[i].next) {
+	for (n = 0, i = head, p = -1; i >= 0 && n <= nsess;
+	     p = i, i = pool[i].next) {
 		if (!pool[i].used || pool[i].prev != p)
 			return -4;
 		n++;
 	}
 	if (n != nsess || tail != p)
 		return -4;
+	for (n = 0, i = chead, p = -1; i >= 0 && n <= nclosed;
+	     p = i, i = pool[i].cnext) {
+		if (!pool[i].used || pool[i].status != ST_CLOSED ||
+		    pool[i].cprev != p ||
+		    (p >= 0 && pool[p].closeseq > pool[i].closeseq))
+			return -5;
+		n++;
+	}
+	if (n != nclosed || ctail != p || nfree != SESSMAX - nsess)
+		return -5;
 	return 0;
 }

@@ -1,11 +1,13 @@
 #!/bin/sh
 # See LICENSE file for copyright and license details.
 #
-# Benchmark: builds bench/load.c and bench/echo.c, starts sessiond (path in
-# $1) and the echo server on private sockets, runs the standard matrix
-# against both and prints a table with the ratio sessiond/echo per row, then
-# sessiond's memory and binary size. Numbers only, nothing passes or fails
-# on speed; any protocol error or lost update ends it with status 1.
+# Benchmark: builds bench/load.c, bench/echo.c and bench/floor.c, starts
+# sessiond (path in $1) and the echo server on private sockets, runs the
+# standard matrix against both and prints a table with the ratio
+# sessiond/echo per row, then sessiond's memory (beside the floor: a
+# program that does nothing) and binary size. Numbers only, nothing passes
+# or fails on speed; any protocol error or lost update ends it with
+# status 1.
 #
 # usage: sh bench/run.sh ./sessiond
 # BENCHSECS (default 2): seconds per run; BENCHRATE (default 2000): SETs a
@@ -29,8 +31,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/sessiond-bench.XXXXXX") || exit 1
 spid=
 epid=
 npid=
+fpid=
 cleanup() {
-	for pid in $spid $epid $npid; do
+	for pid in $spid $epid $npid $fpid; do
 		kill "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
@@ -103,6 +106,8 @@ table() {
 $CC $FLAGS -o "$tmp/load" "$here/load.c" || fail "cannot build bench/load.c"
 # shellcheck disable=SC2086
 $CC $FLAGS -o "$tmp/echo" "$here/echo.c" || fail "cannot build bench/echo.c"
+# shellcheck disable=SC2086
+$CC $FLAGS -o "$tmp/floor" "$here/floor.c" || fail "cannot build bench/floor.c"
 maxclients=$(limit MAXCLIENTS)
 maxsess=$(limit MAXSESS)
 if [ -z "$maxclients" ] || [ -z "$maxsess" ]; then
@@ -123,6 +128,15 @@ npid=$!
 # memory first, while the daemon is fresh: idle, full table, all clients
 mem=$("$tmp/load" -s "$ssock" -M "$spid" -C "$maxclients" -k "$maxsess") ||
 	fail "memory measurement failed"
+# and the floor: a process that only waits, linked the same way
+"$tmp/floor" &
+fpid=$!
+sleep 0.2
+floorkb=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' \
+	"/proc/$fpid/status" 2>/dev/null)
+kill "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
+fpid=
 sessions=$(value sessions "$mem")
 
 # the echo server answers with lines as long as sessiond's
@@ -198,6 +212,7 @@ echo "sessiond RSS: idle $(kb "$(value rss_idle_kb "$mem")")," \
 	"$(value tablefull "$mem")) $(kb "$(value rss_full_kb "$mem")")," \
 	"$(value clients "$mem") clients (MAXCLIENTS) connected" \
 	"$(kb "$(value rss_clients_kb "$mem")")"
+echo "floor: a program that only calls poll(), same libc: $(kb "${floorkb:-}")"
 cp "$daemon" "$tmp/stripped"
 if strip "$tmp/stripped" 2>/dev/null; then
 	echo "sessiond binary: $(wc -c <"$tmp/stripped" | tr -d ' ') bytes" \

@@ -454,6 +454,28 @@ order(void)
 	CHECK(store_nclosed() == 1 && store_check() == 0);
 	store_restatus(store_find("f"), ST_WORKING);
 	CHECK(store_nclosed() == 0 && store_check() == 0);
+
+	/* restored closed ones take their place in the order of closing */
+	store_init();
+	store_insert("x", ST_CLOSED, 0, 0);
+	store_insert("y", ST_CLOSED, 0, 0);
+	store_insert("z", ST_CLOSED, 0, 0);
+	store_insert("w", ST_WORKING, 0, 0);
+	store_setclosed(store_find("x"), 50);
+	store_setclosed(store_find("y"), 20);
+	store_setclosed(store_find("z"), 90);
+	store_setclosed(store_find("w"), 10);   /* not closed: no place */
+	CHECK(store_nclosed() == 3 && store_check() == 0);
+	CHECK(!strcmp(store_oldestclosed()->id, "y"));
+	store_delete(store_oldestclosed());
+	CHECK(!strcmp(store_oldestclosed()->id, "x"));
+	store_setstatus(store_find("w"), ST_CLOSED, 0, 0); /* after 90 */
+	store_delete(store_oldestclosed());
+	CHECK(!strcmp(store_oldestclosed()->id, "z") &&
+	      store_find("w")->closeseq == 91);
+	store_delete(store_oldestclosed());
+	CHECK(store_oldestclosed() == store_find("w"));
+	CHECK(store_check() == 0);
 }
 
 int
