@@ -114,6 +114,8 @@ static const struct cmd cmds[] = {
 };
 
 static char replybuf[REPLYMAX];      /* the reply of the current line */
+static char *onebuf = replybuf;      /* or of one session, the caller's */
+static size_t onecap = sizeof(replybuf);
 static char notebuf[3 * NOTEMAX + USAGELINEMAX];
 static struct jw notes;              /* notifications of the current line */
 static char jbuf[JOURNALBUF];
@@ -464,12 +466,16 @@ note_update(const struct proto_env *env, struct session *s,
 	jw_lit(&notes, "}\n");
 }
 
-/* A reply whose data is the session's snapshot; *at: where that starts. */
+/*
+ * A reply whose data is the session's snapshot; *at: where that starts.
+ * It goes where the caller would copy it, if the caller said where.
+ */
 static void
 replysnap(struct jw *w, const struct proto_env *env, struct session *s,
           size_t *at)
 {
-	okbegin(w);
+	jw_init(w, onebuf, onecap);
+	jw_lit(w, "{\"version\":1,\"ok\":true,\"data\":");
 	*at = w->len;
 	snapshot(w, env, s);
 	jw_lit(w, "}\n");
@@ -673,14 +679,13 @@ cmd_get(const struct proto_env *env, struct proto_out *o, struct req *r)
 {
 	struct session *s;
 	struct jw w;
+	size_t at;
 
 	if (getid(r, idbuf) < 0)
 		return error(o, why, NULL);
 	if (!(s = store_find(idbuf)))
 		return error(o, "session not found: %s", idbuf);
-	okbegin(&w);
-	snapshot(&w, env, s);
-	jw_lit(&w, "}\n");
+	replysnap(&w, env, s, &at);
 	return finish(o, &w);
 }
 
@@ -749,6 +754,7 @@ cmd_reopen(const struct proto_env *env, struct proto_out *o, struct req *r)
 	struct session *s;
 	struct stat sb;
 	struct jw w;
+	size_t at;
 
 	if (getid(r, idbuf) < 0)
 		return error(o, why, NULL);
@@ -765,11 +771,9 @@ cmd_reopen(const struct proto_env *env, struct proto_out *o, struct req *r)
 		return error(o, "WORKING_DIR_MISSING Working directory no longer "
 		             "exists: %s", s->dir);
 	store_setstatus(s, ST_ATTENTION, env->mono, env->wall);
-	note_update(env, s, NULL, 0);
 	save(s);
-	okbegin(&w);
-	snapshot(&w, env, s);
-	jw_lit(&w, "}\n");
+	replysnap(&w, env, s, &at);
+	note_update(env, s, w.buf + at, w.len - at - 2);
 	return finish(o, &w);
 }
 
@@ -1879,6 +1883,8 @@ serve(const struct proto_env *env, struct proto_out *o, const char *line,
 		return again(o, ONEREPLYMAX);
 	jw_init(&notes, notebuf, sizeof(notebuf));
 	listening = env->subscribers > 0;
+	onebuf = o->buf && o->bufcap >= ONEREPLYMAX ? o->buf : replybuf;
+	onecap = onebuf == replybuf ? sizeof(replybuf) : o->bufcap;
 	r.line = line;
 	err = json_scan(line, len, r.f, FIELDMAX, &r.nf);
 	if (part && err != JE_PART)

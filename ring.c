@@ -45,6 +45,26 @@ ring_push(struct ring *r, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * The longest contiguous free span, where the next push would start: a
+ * reply may be rendered there and committed without a copy.
+ */
+size_t
+ring_space(const struct ring *r, char **p)
+{
+	size_t at = r->head & (r->size - 1), free = ring_free(r);
+
+	*p = r->buf + at;
+	return r->size - at < free ? r->size - at : free;
+}
+
+/* n bytes written at ring_space() are queued. */
+void
+ring_commit(struct ring *r, size_t n)
+{
+	r->head += n;
+}
+
 /* The longest contiguous span of queued bytes, starting at the oldest. */
 size_t
 ring_peek(const struct ring *r, const char **p)

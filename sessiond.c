@@ -546,6 +546,7 @@ handle(struct client *c, struct proto_env *env, const char *line,
 	if (ring_len(c->out) == 0 && c->out == &rings[c - clients] &&
 	    bigavail())
 		o.room = BIGRINGSIZE; /* a big reply is rendered only once */
+	o.bufcap = ring_space(c->out, &o.buf); /* no copy, when it fits */
 	r = toolong ? proto_toolong(env, &o, line, len) :
 	    proto_line(env, &o, line, len);
 	stirred = 1;
@@ -553,10 +554,14 @@ handle(struct client *c, struct proto_env *env, const char *line,
 		c->need = o.need;
 		return r;
 	}
-	if (o.replylen > ring_free(c->out))
-		lendbig(c);
-	if (o.replylen && ring_push(c->out, o.reply, o.replylen) < 0)
-		c->dead = 1; /* the room was checked: cannot happen */
+	if (o.replylen && o.reply == o.buf) {
+		ring_commit(c->out, o.replylen);
+	} else if (o.replylen) {
+		if (o.replylen > ring_free(c->out))
+			lendbig(c);
+		if (ring_push(c->out, o.reply, o.replylen) < 0)
+			c->dead = 1; /* the room was checked: cannot happen */
+	}
 	if (o.notelen)
 		broadcast(o.note, o.notelen);
 	if (proto_journaldue() == 2)

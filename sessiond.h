@@ -29,6 +29,8 @@ void ring_init(struct ring *r, char *buf, size_t size);
 size_t ring_len(const struct ring *r);
 size_t ring_free(const struct ring *r);
 int ring_push(struct ring *r, const char *p, size_t n);
+size_t ring_space(const struct ring *r, char **p);
+void ring_commit(struct ring *r, size_t n);
 size_t ring_peek(const struct ring *r, const char **p);
 void ring_consume(struct ring *r, size_t n);
 
@@ -143,6 +145,9 @@ struct proto_env {
 
 struct proto_out {
 	size_t room;          /* in: bytes the reply may take */
+	char *buf;            /* in: where a reply about one session may be
+	                         rendered in place, bufcap >= ONEREPLYMAX */
+	size_t bufcap;
 	size_t need;          /* out with PROTO_AGAIN: room wanted */
 	char *reply;          /* out: reply lines, or NULL */
 	size_t replylen;

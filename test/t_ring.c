@@ -91,6 +91,26 @@ basics(void)
 	CHECK(ring_push(&r, "123456789", 9) == -1 && ring_len(&r) == 0);
 	CHECK(guards());
 
+	/* written in place: the free span up to the end, then committed */
+	{
+		char *w;
+
+		ring_init(&r, buf, 8);
+		CHECK(ring_space(&r, &w) == 8 && w == buf);
+		CHECK(ring_push(&r, "abcdef", 6) == 0);
+		ring_consume(&r, 4);
+		CHECK(ring_space(&r, &w) == 2 && w == buf + 6);
+		memcpy(w, "gh", 2);
+		ring_commit(&r, 2);
+		CHECK(ring_space(&r, &w) == 4 && w == buf); /* past the end */
+		memcpy(w, "ij", 2);
+		ring_commit(&r, 2);
+		CHECK(ring_len(&r) == 6 && contents(&r, out) == 6 &&
+		      !memcmp(out, "efghij", 6));
+		CHECK(ring_space(&r, &w) == 2 && w == buf + 2);
+		CHECK(guards());
+	}
+
 	/* a full ring of RINGSIZE, refilled across the wrap */
 	ring_init(&r, buf, RINGSIZE);
 	memset(all, 'a', RINGSIZE);
