@@ -92,7 +92,7 @@ static void setusage(const struct proto_env *env, const char *obj,
 static void snapshot(struct jw *w, const struct proto_env *env,
                      struct session *s);
 static int statusline(const struct proto_env *, struct proto_out *, struct req *);
-static const struct session *topsession(const struct proto_env *env);
+static const struct tally *tallied(const struct proto_env *env);
 static int usagefield(const char *key, char *out, size_t size);
 static int variable(const struct proto_env *env, const struct session *self,
                     const char *name, size_t n, char *out, size_t size);
@@ -130,6 +130,13 @@ static char why[IDMAX + 128];        /* what getstr() found wrong */
 static char idbuf[IDMAX + 1];
 static const char *cmdname = "";     /* the command being run */
 static char strbuf[DIRMAX + 1];      /* scratch for decoded strings */
+
+static struct tally {                /* of the table, for this line */
+	int valid;
+	int n[ST_CLOSED + 1];        /* sessions by status */
+	int sessions, inactive;
+	const struct session *top;
+} tally;
 
 static int usagestate = USAGE_NEVER;
 static char usage[USAGEMAX + 128];   /* last good usage object, JSON */
@@ -923,8 +930,13 @@ cmd_usage(const struct proto_env *env, struct proto_out *o, struct req *r)
 
 /* The most urgent open session: attention, question, working; then
  * higher priority; then waiting longest. */
-static const struct session *
-topsession(const struct proto_env *env)
+/*
+ * Counts by status and the session most in need of the user (attention,
+ * then question, then working; higher priority, then waiting longer),
+ * from one walk of the table however many variables a template holds.
+ */
+static const struct tally *
+tallied(const struct proto_env *env)
 {
 	static const int rank[] = {
 		[ST_WORKING] = 1, [ST_ATTENTION] = 3, [ST_QUESTION] = 2,
@@ -934,20 +946,26 @@ topsession(const struct proto_env *env)
 	struct session *s;
 	int pos = 0;
 
-	(void)env;
+	if (tally.valid)
+		return &tally;
+	memset(&tally, 0, sizeof(tally));
 	while ((s = store_next(&pos))) {
+		tally.sessions++;
+		tally.n[s->status]++;
 		if (s->status == ST_CLOSED)
 			continue;
+		tally.inactive += inactive(env, s);
 		if (!top || rank[s->status] > rank[top->status] ||
 		    (rank[s->status] == rank[top->status] &&
 		     (s->priority > top->priority ||
 		      (s->priority == top->priority && s->since < top->since))))
 			top = s;
 	}
-	return top;
+	tally.top = top;
+	tally.valid = 1;
+	return &tally;
 }
 
-/* Looks up a dotted key in the usage object, e.g. five_hour.utilization. */
 static int
 usagefield(const char *key, char *out, size_t size)
 {
@@ -998,11 +1016,11 @@ variable(const struct proto_env *env, const struct session *self,
 		  "usage.7d.reset", "seven_day.resets_at" },
 	};
 	const struct session *s;
-	struct session *it;
+	const struct tally *t;
 	const char *b;
 	char key[32], num[64];
 	size_t blen;
-	int i, pos = 0, count = 0, st;
+	int i, count, st;
 	long long reset;
 	double pct;
 
@@ -1013,11 +1031,10 @@ variable(const struct proto_env *env, const struct session *self,
 	key[n] = '\0';
 	if ((st = parsestatus(key)) >= 0 || !strcmp(key, "active") ||
 	    !strcmp(key, "inactive") || !strcmp(key, "sessions")) {
-		while ((it = store_next(&pos)))
-			if (st >= 0 ? it->status == st :
-			    !strcmp(key, "active") ? it->status != ST_CLOSED :
-			    !strcmp(key, "inactive") ? inactive(env, it) : 1)
-				count++;
+		t = tallied(env);
+		count = st >= 0 ? t->n[st] :
+		        !strcmp(key, "active") ? t->sessions - t->n[ST_CLOSED] :
+		        !strcmp(key, "inactive") ? t->inactive : t->sessions;
 		snprintf(out, size, "%d", count);
 		return 0;
 	}
@@ -1036,7 +1053,7 @@ variable(const struct proto_env *env, const struct session *self,
 		}
 	}
 	if (!strncmp(key, "top.", 4))
-		s = topsession(env);
+		s = tallied(env)->top;
 	else if (!strncmp(key, "self.", 5))
 		s = self;
 	else
@@ -1883,6 +1900,7 @@ serve(const struct proto_env *env, struct proto_out *o, const char *line,
 		return again(o, ONEREPLYMAX);
 	jw_init(&notes, notebuf, sizeof(notebuf));
 	listening = env->subscribers > 0;
+	tally.valid = 0;
 	onebuf = o->buf && o->bufcap >= ONEREPLYMAX ? o->buf : replybuf;
 	onecap = onebuf == replybuf ? sizeof(replybuf) : o->bufcap;
 	r.line = line;

@@ -6,6 +6,7 @@
  * sessiond's own idle RSS.
  */
 #include <poll.h>
+#include <stddef.h>
 
 int
 main(void)
