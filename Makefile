@@ -22,7 +22,7 @@ test: sessiond
 	CC="$(CC)" ./test.sh
 
 bench: sessiond
-	sh bench/run.sh ./sessiond
+	CC="$(CC)" sh bench/run.sh ./sessiond
 
 fuzz:
 	sh test/fuzz.sh $(FUZZTIME)
