@@ -37,19 +37,20 @@ static int utf8len(const unsigned char *p, size_t n);
 #define PLAIN(c) ((unsigned)(c) - 0x20u < 0x60u && (c) != '"' && (c) != '\\')
 
 /*
- * Eight bytes at a time: nonzero when a byte of x is a control character,
- * '"', '\\', del (the writer escapes it) or not ASCII. (v - 1) & ~v has a
- * byte's high bit set when that byte is 0; a borrow can only mark bytes
- * above a real hit, so "any" is exact.
+ * Eight bytes at a time: SCAN8 is nonzero when a byte of x is a control
+ * character, '"', '\\' or not ASCII, what the scanner must look at; ESC8
+ * adds del, which the writer escapes. (v - 1) & ~v has a byte's high bit
+ * set when that byte is 0; a borrow can only mark bytes above a real hit,
+ * so "any" is exact.
  */
 #define ONES  0x0101010101010101ULL
 #define DEBRUIJN 0x03f79d71b4cb0a89ULL
 #define HIGHS 0x8080808080808080ULL
 #define ZEROBYTE(v) (((v) - ONES) & ~(v))
-#define SPECIAL8(x) (((((x) - ONES * 0x20) & ~(x)) | \
-                     ZEROBYTE((x) ^ ONES * '"') | \
-                     ZEROBYTE((x) ^ ONES * '\\') | \
-                     ZEROBYTE((x) ^ ONES * 0x7F) | (x)) & HIGHS)
+#define SCAN8(x) (((((x) - ONES * 0x20) & ~(x)) | \
+                  ZEROBYTE((x) ^ ONES * '"') | \
+                  ZEROBYTE((x) ^ ONES * '\\') | (x)) & HIGHS)
+#define ESC8(x) (SCAN8(x) | (ZEROBYTE((x) ^ ONES * 0x7F) & HIGHS))
 
 /* Index of the lowest set bit of m (m != 0), de Bruijn style. */
 static int
@@ -150,7 +151,7 @@ str(struct scan *sc, size_t i)
 		 */
 		for (; i + 8 <= n; i += 8) {
 			memcpy(&x, p + i, 8);
-			if ((m = SPECIAL8(x))) {
+			if ((m = SCAN8(x))) {
 				if (littleendian)
 					i += (size_t)(lowbit(m) >> 3);
 				break;
@@ -601,7 +602,7 @@ jw_esc(struct jw *w, const char *s, size_t n)
 	for (i = 0; i < n; i++) {
 		for (; i + 8 <= n; i += 8) { /* plain runs a word at a time */
 			memcpy(&x, s + i, 8);
-			if ((m = SPECIAL8(x))) {
+			if ((m = ESC8(x))) {
 				if (littleendian)
 					i += (size_t)(lowbit(m) >> 3);
 				break;

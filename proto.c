@@ -928,8 +928,6 @@ cmd_usage(const struct proto_env *env, struct proto_out *o, struct req *r)
 	return finish(o, &w);
 }
 
-/* The most urgent open session: attention, question, working; then
- * higher priority; then waiting longest. */
 /*
  * Counts by status and the session most in need of the user (attention,
  * then question, then working; higher priority, then waiting longer),
@@ -966,6 +964,7 @@ tallied(const struct proto_env *env)
 	return &tally;
 }
 
+/* Looks up a dotted key in the usage object, e.g. five_hour.utilization. */
 static int
 usagefield(const char *key, char *out, size_t size)
 {
@@ -1701,13 +1700,12 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t,
 }
 
 /*
- * Applies one line of the state file: a session record (replacing any
- * earlier one) or {"deleted":ID}. Sessions idle for more than stalesecs
- * are left out. 0, or -1 for a bad line, -2 when the table is full.
+ * Applies one line of the state file: a session record (updating an
+ * earlier one in place) or {"deleted":ID}; proto_loaded() ends a load.
+ * 0, or -1 for a bad line, -2 when the table is full.
  */
 int
-proto_restore(const struct proto_env *env, const char *line, size_t len,
-              long long stalesecs)
+proto_restore(const struct proto_env *env, const char *line, size_t len)
 {
 	static struct req r;
 	static struct session t;
@@ -1742,11 +1740,6 @@ proto_restore(const struct proto_env *env, const char *line, size_t len,
 		t.hist[0].at = env->wall - (env->mono - t.since) / 1000;
 		t.nhist = 1;
 	}
-	if (env->mono - t.active > stalesecs * 1000) {
-		if (s)
-			forget(s);
-		return 0;
-	}
 	if (s) { /* a later record: the session keeps its place */
 		store_restatus(s, t.status);
 		s->since = t.since;
@@ -1768,9 +1761,26 @@ proto_restore(const struct proto_env *env, const char *line, size_t len,
 	s->jsaved = 0; /* the next record is a full one */
 	if (s->status == ST_CLOSED)
 		store_setclosed(s, t.closeseq);
+	return 0;
+}
+
+/*
+ * After the last record: sessions idle for longer than stalesecs go, and
+ * the oldest closed ones past MAXCLOSED. Not before: a pass's records
+ * are in the order the sessions first changed, so a table part-way
+ * through them is one the daemon never had.
+ */
+void
+proto_loaded(const struct proto_env *env, long long stalesecs)
+{
+	struct session *s;
+	int pos = 0;
+
+	while ((s = store_next(&pos)))
+		if (env->mono - s->active > stalesecs * 1000)
+			forget(s);
 	while (store_nclosed() > MAXCLOSED)
 		forget(store_oldestclosed());
-	return 0;
 }
 
 /*

@@ -895,8 +895,7 @@ load(void)
 			lineno++;
 			if (!skipping && nl > loadbuf + off) {
 				res = proto_restore(&env, loadbuf + off,
-				                    (size_t)(nl - loadbuf) - off,
-				                    STALESECS);
+				                    (size_t)(nl - loadbuf) - off);
 				if (res == -1) {
 					warn("%s:%ld: bad record skipped", statefile,
 					     lineno);
@@ -922,6 +921,7 @@ load(void)
 		}
 	}
 	close(fd);
+	proto_loaded(&env, STALESECS);
 	if (bad) {
 		snprintf(badfile, sizeof(badfile), "%s.bad", statefile);
 		if (rename(statefile, badfile) < 0)

@@ -175,8 +175,8 @@ int proto_journalclear(void);
 void proto_journaldrop(void);
 size_t proto_snapshot(const struct proto_env *env, char *buf, size_t cap,
                       int *pos);
-int proto_restore(const struct proto_env *env, const char *line, size_t len,
-                  long long stalesecs);
+int proto_restore(const struct proto_env *env, const char *line, size_t len);
+void proto_loaded(const struct proto_env *env, long long stalesecs);
 void proto_warn(struct proto_out *o, const char *msg);
 int proto_check(void);
 

@@ -90,6 +90,25 @@ runroom(const char *line, size_t room)
 	return r;
 }
 
+/*
+ * Like run(), but a reply about one session may go to the caller's
+ * buffer (inplace) as sessiond.c offers its ring: it must, and be the
+ * same reply.
+ */
+static int
+runinplace(const char *line, char *inplace, size_t cap)
+{
+	int r;
+
+	memset(&o, 0, sizeof(o));
+	o.room = REPLYMAX;
+	o.buf = inplace;
+	o.bufcap = cap;
+	r = proto_line(&env, &o, line, strlen(line));
+	copyout();
+	return r;
+}
+
 /* a formatted line into the next expected buffer */
 static const char *
 fmt(const char *f, ...)
@@ -804,6 +823,42 @@ format(void)
 	CHECK(store_check() == 0 && proto_check() == 0);
 }
 
+/* Replies about one session rendered in the caller's buffer. */
+static void
+inplace(void)
+{
+	static char buf[ONEREPLYMAX + 16], same[ONEREPLYMAX + 16];
+	size_t n;
+
+	start();
+	buf[ONEREPLYMAX] = 'G';
+	CHECK(runinplace("{\"cmd\":\"SET\",\"session_id\":\"i\","
+	      "\"status\":\"working\"}", buf, ONEREPLYMAX) == PROTO_DONE);
+	CHECK(o.reply == buf && o.replylen > 0 && buf[ONEREPLYMAX] == 'G');
+	n = o.replylen;
+	memcpy(same, buf, n);
+	run("{\"cmd\":\"GET\",\"session_id\":\"i\"}");
+	CHECK(o.reply != buf && o.replylen == n && !memcmp(reply, same, n));
+	CHECK(runinplace("{\"cmd\":\"GET\",\"session_id\":\"i\"}", buf,
+	      ONEREPLYMAX) == PROTO_DONE && o.reply == buf &&
+	      o.replylen == n && !memcmp(buf, same, n));
+	/* not for a reply about all sessions, nor where there is too little */
+	CHECK(runinplace("{\"cmd\":\"LIST\"}", buf, ONEREPLYMAX) ==
+	      PROTO_DONE && o.reply != buf);
+	CHECK(runinplace("{\"cmd\":\"GET\",\"session_id\":\"i\"}", buf,
+	      ONEREPLYMAX - 1) == PROTO_DONE && o.reply != buf &&
+	      o.replylen == n);
+	/* errors come from their own buffer */
+	CHECK(runinplace("{\"cmd\":\"GET\",\"session_id\":\"none\"}", buf,
+	      ONEREPLYMAX) == PROTO_DONE && o.reply != buf &&
+	      strstr(reply, "session not found"));
+	CHECK(runinplace("{\"cmd\":\"RM\",\"session_id\":\"i\"}", buf,
+	      ONEREPLYMAX) == PROTO_DONE && o.reply == buf &&
+	      strstr(reply, "\"closed\":true"));
+	CHECK(runinplace("{\"cmd\":\"REOPEN\",\"session_id\":\"i\"}", buf,
+	      ONEREPLYMAX) == PROTO_DONE && o.reply != buf); /* no dir */
+}
+
 /* PROTO_AGAIN: no room for the largest reply changes nothing. */
 static void
 again(void)
@@ -995,7 +1050,7 @@ journal(void)
 	CHECK(store_count() == 0);
 	for (p = snap1; (nl = memchr(p, '\n', n1 - (size_t)(p - snap1)));
 	     p = nl + 1)
-		CHECK(proto_restore(&env, p, (size_t)(nl - p), 86400) == 0);
+		CHECK(proto_restore(&env, p, (size_t)(nl - p)) == 0);
 	CHECK(store_count() == 2 && store_nclosed() == 1);
 	CHECK(store_find("j") && store_find("j")->priority == 5 &&
 	      store_find("j")->status == ST_ATTENTION &&
@@ -1007,16 +1062,20 @@ journal(void)
 	CHECK(strstr(reply, "\"elapsed_seconds\":0,\"idle_seconds\":0,") &&
 	      strstr(reply, "\"message\":\"m\""));
 	/* bad records are refused, stale ones left out */
-	CHECK(proto_restore(&env, "{\"session_id\":\"x\"}", 17, 86400) == -1);
-	CHECK(proto_restore(&env, "nonsense", 8, 86400) == -1);
-	CHECK(proto_restore(&env, "{\"deleted\":\"j\"}", 15, 86400) == 0 &&
+	CHECK(proto_restore(&env, "{\"session_id\":\"x\"}", 17) == -1);
+	CHECK(proto_restore(&env, "nonsense", 8) == -1);
+	CHECK(proto_restore(&env, "{\"deleted\":\"j\"}", 15) == 0 &&
 	      !store_find("j"));
 	tick(100);
 	env.wallms += 100000;
 	nl = memchr(snap1, '\n', n1);        /* the first record is j's */
 	CHECK(!strncmp(snap1, "{\"session_id\":\"j\"", 17));
-	CHECK(proto_restore(&env, snap1, (size_t)(nl - snap1), 50) == 0);
-	CHECK(store_count() == 1);   /* idle 100 s > 50 s: not loaded */
+	CHECK(proto_restore(&env, snap1, (size_t)(nl - snap1)) == 0);
+	CHECK(store_count() == 2);
+	proto_loaded(&env, 150);     /* idle 100 s: kept */
+	CHECK(store_count() == 2);
+	proto_loaded(&env, 50);      /* idle 100 s > 50 s: dropped */
+	CHECK(store_count() == 0);
 	CHECK(store_check() == 0 && proto_check() == 0);
 
 	/* without -S nothing is recorded; without subscribers nothing told */
@@ -1057,8 +1116,22 @@ replay(const char *b)
 
 	proto_init(1);
 	for (p = b; (nl = strchr(p, '\n')); p = nl + 1)
-		CHECK(proto_restore(&env, p, (size_t)(nl - p), 86400) == 0);
+		CHECK(proto_restore(&env, p, (size_t)(nl - p)) == 0);
+	proto_loaded(&env, 86400);
 	CHECK(store_check() == 0 && proto_check() == 0);
+}
+
+/* The table as the state file holds it, into b. */
+static size_t
+table(char *b, size_t size)
+{
+	size_t n;
+	int pos = 0;
+
+	n = proto_snapshot(&env, b, size - 1, &pos);
+	CHECK(store_next(&pos) == NULL);
+	b[n] = '\0';
+	return n;
 }
 
 /*
@@ -1070,6 +1143,7 @@ deltas(void)
 {
 	static char jb[64 * RECMAX], snap1[8 * RECMAX], snap2[8 * RECMAX];
 	char line[256];
+	const char *p, *nl;
 	size_t n1, n2, at;
 	int pos, i;
 
@@ -1126,6 +1200,63 @@ deltas(void)
 	snap2[n2] = '\0';
 	CHECK(n1 > 0 && n1 == n2 && !memcmp(snap1, snap2, n1));
 
+	/*
+	 * One pass's records go in the order the sessions first changed. A
+	 * closed session reopened while another closes: replayed in that
+	 * order, the table holds one closed too many for a moment, and
+	 * nothing may be evicted for it.
+	 */
+	start();
+	env.wallms = env.wall * 1000;
+	jb[0] = '\0';
+	run("{\"session_id\":\"a\",\"hook_event_name\":\"UserPromptSubmit\"}");
+	for (i = 0; i < MAXCLOSED; i++) {
+		tick(1);
+		env.wallms += 1000;
+		snprintf(line, sizeof(line), "{\"cmd\":\"SET\",\"session_id\":"
+		         "\"c%d\",\"status\":\"working\"}", i);
+		run(line);
+		snprintf(line, sizeof(line), "{\"cmd\":\"RM\",\"session_id\":"
+		         "\"c%d\"}", i);
+		run(line);
+	}
+	drain(jb, sizeof(jb));
+	tick(1);
+	env.wallms += 1000;
+	run("{\"session_id\":\"a\",\"hook_event_name\":\"PostToolUse\"}");
+	run("{\"cmd\":\"SET\",\"session_id\":\"c0\",\"status\":\"working\"}");
+	run("{\"session_id\":\"a\",\"hook_event_name\":\"SessionEnd\"}");
+	CHECK(store_nclosed() == MAXCLOSED && store_find("c0") &&
+	      store_find("a")->status == ST_CLOSED);
+	drain(jb, sizeof(jb));       /* one pass: a, then c0 */
+	n1 = table(snap1, sizeof(snap1));
+	replay(jb);
+	n2 = table(snap2, sizeof(snap2));
+	CHECK(n1 == n2 && !strcmp(snap1, snap2));
+
+	/*
+	 * Staleness is judged on a session's last record: a full record
+	 * older than the limit is the base of a fresh delta after it.
+	 */
+	start();
+	env.wallms = env.wall * 1000;
+	jb[0] = '\0';
+	run("{\"cmd\":\"SET\",\"session_id\":\"x\",\"status\":\"working\"}");
+	drain(jb, sizeof(jb));
+	tick(200);
+	env.wallms += 200000;
+	run("{\"session_id\":\"x\",\"hook_event_name\":\"Stop\"}");
+	drain(jb, sizeof(jb));
+	CHECK(strstr(jb, "history+"));
+	n1 = table(snap1, sizeof(snap1));
+	proto_init(1);
+	for (p = jb; (nl = strchr(p, '\n')); p = nl + 1)
+		CHECK(proto_restore(&env, p, (size_t)(nl - p)) == 0);
+	proto_loaded(&env, 100);
+	n2 = table(snap2, sizeof(snap2));
+	CHECK(store_find("x") && store_find("x")->nhist == 2 &&
+	      n1 == n2 && !strcmp(snap1, snap2));
+
 	/* a delta whose full record is lost still makes a session */
 	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"agent_type\":\"c\","
 	         "\"status\":\"question\",\"working_dir\":null,\"priority\":0,"
@@ -1141,7 +1272,7 @@ deltas(void)
 	         "\"since_ms\":%lld,\"active_ms\":%lld,\"closeseq\":0,"
 	         "\"history+\":[{\"status\":\"working\",\"at_secs\":5}]}",
 	         env.wallms, env.wallms);
-	CHECK(proto_restore(&env, jb, strlen(jb), 86400) == 0);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == 0);
 	CHECK(store_find("f") && store_find("f")->nhist == 2 &&
 	      store_find("f")->hist[1].status == ST_WORKING &&
 	      store_find("f")->hist[1].at == 5);
@@ -1206,6 +1337,7 @@ main(void)
 	statusline();
 	format();
 	again();
+	inplace();
 	toolong();
 	journal();
 	deltas();
