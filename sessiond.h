@@ -106,8 +106,9 @@ struct session {
 	int dirty;            /* its journal record is due */
 	int jsaved;           /* a record of it is in the state file */
 	int jnew;             /* statuses pushed since that record */
-	short prev, next;     /* pool indexes in creation order, -1: none */
-	short cprev, cnext;   /* closed ones in the order they closed */
+	struct link {         /* neighbours' pool indexes, -1: none */
+		short prev, next;
+	} byage, byclose;     /* in creation order; closed, as they closed */
 	char id[IDMAX + 1];
 	char agent[AGENTMAX + 1];
 	char msg[MSGMAX + 1];

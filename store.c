@@ -17,17 +17,25 @@
 #include "config.h"
 #include "sessiond.h"
 
+struct list {                        /* through the pool, by index */
+	int head, tail;              /* -1: none */
+	size_t off;                  /* of its struct link in a session */
+};
+
 static unsigned hashid(const char *id);
 static int findslot(const char *id, unsigned h);
 static void histpush(struct session *s, int status, long long wall);
+static struct link *links(const struct list *l, int p);
+static void linkafter(struct list *l, int p, int at);
+static void unlink1(struct list *l, int p);
 static void closing(struct session *s);
 static void unclose(struct session *s);
 
 static struct session pool[SESSMAX];
 static short slots[MAXSESS];         /* pool index + 1; 0 is empty */
 static int nsess, nclosed;
-static int head = -1, tail = -1;     /* oldest and newest pool index */
-static int chead = -1, ctail = -1;   /* first and last closed */
+static struct list byage = { -1, -1, offsetof(struct session, byage) };
+static struct list byclose = { -1, -1, offsetof(struct session, byclose) };
 static short freed[SESSMAX];         /* free pool indexes, a stack */
 static int nfree = -1;               /* -1: not filled yet */
 static unsigned long long closeseq;  /* closings so far */
@@ -86,27 +94,59 @@ store_init(void)
 	}
 	again = 1;
 	nsess = nclosed = 0;
-	head = tail = chead = ctail = -1;
+	byage.head = byage.tail = byclose.head = byclose.tail = -1;
 	/* the lowest on top: pages of the pool are touched in order */
 	for (nfree = 0; nfree < SESSMAX; nfree++)
 		freed[nfree] = (short)(SESSMAX - 1 - nfree);
 	closeseq = 0;
 }
 
+/* The links of pool entry p in list l. */
+static struct link *
+links(const struct list *l, int p)
+{
+	return (struct link *)((char *)&pool[p] + l->off);
+}
+
+/* Puts pool entry p into l after entry at, or first when at is -1. */
+static void
+linkafter(struct list *l, int p, int at)
+{
+	struct link *k = links(l, p);
+
+	k->prev = (short)at;
+	k->next = (short)(at >= 0 ? links(l, at)->next : l->head);
+	if (k->next >= 0)
+		links(l, k->next)->prev = (short)p;
+	else
+		l->tail = p;
+	if (at >= 0)
+		links(l, at)->next = (short)p;
+	else
+		l->head = p;
+}
+
+static void
+unlink1(struct list *l, int p)
+{
+	struct link *k = links(l, p);
+
+	if (k->prev >= 0)
+		links(l, k->prev)->next = k->next;
+	else
+		l->head = k->next;
+	if (k->next >= 0)
+		links(l, k->next)->prev = k->prev;
+	else
+		l->tail = k->prev;
+}
+
 /* s becomes closed: last in the order of closing. */
 static void
 closing(struct session *s)
 {
-	int p = (int)(s - pool);
-
 	s->closeseq = ++closeseq;
-	s->cprev = (short)ctail;
-	s->cnext = -1;
-	if (ctail >= 0)
-		pool[ctail].cnext = (short)p;
-	else
-		chead = p;
-	ctail = p;
+	linkafter(&byclose, (int)(s - pool), byclose.tail);
 	nclosed++;
 }
 
@@ -114,14 +154,7 @@ closing(struct session *s)
 static void
 unclose(struct session *s)
 {
-	if (s->cprev >= 0)
-		pool[s->cprev].cnext = s->cnext;
-	else
-		chead = s->cnext;
-	if (s->cnext >= 0)
-		pool[s->cnext].cprev = s->cprev;
-	else
-		ctail = s->cprev;
+	unlink1(&byclose, (int)(s - pool));
 	nclosed--;
 }
 
@@ -160,13 +193,7 @@ store_insert(const char *id, int status, long long mono, long long wall)
 	if (status == ST_CLOSED)
 		closing(s);
 	slots[i] = (short)(p + 1);
-	s->prev = (short)tail;
-	s->next = -1;
-	if (tail >= 0)
-		pool[tail].next = (short)p;
-	else
-		head = p;
-	tail = p;
+	linkafter(&byage, p, byage.tail);
 	nsess++;
 	return s;
 }
@@ -189,14 +216,7 @@ store_delete(struct session *s)
 		}
 	}
 	slots[i] = 0;
-	if (s->prev >= 0)
-		pool[s->prev].next = s->next;
-	else
-		head = s->next;
-	if (s->next >= 0)
-		pool[s->next].prev = s->prev;
-	else
-		tail = s->prev;
+	unlink1(&byage, (int)(s - pool));
 	if (s->status == ST_CLOSED)
 		unclose(s);
 	nsess--;
@@ -236,26 +256,16 @@ store_restatus(struct session *s, int status)
 void
 store_setclosed(struct session *s, unsigned long long seq)
 {
-	int p = (int)(s - pool), at;
+	int at;
 
 	if (s->status != ST_CLOSED)
 		return;
-	unclose(s);
-	at = ctail;
+	unlink1(&byclose, (int)(s - pool));
+	at = byclose.tail;
 	while (at >= 0 && pool[at].closeseq > seq)
-		at = pool[at].cprev;
+		at = pool[at].byclose.prev;
 	s->closeseq = seq;
-	s->cprev = (short)at;
-	s->cnext = (short)(at >= 0 ? pool[at].cnext : chead);
-	if (s->cnext >= 0)
-		pool[s->cnext].cprev = (short)p;
-	else
-		ctail = p;
-	if (at >= 0)
-		pool[at].cnext = (short)p;
-	else
-		chead = p;
-	nclosed++;
+	linkafter(&byclose, (int)(s - pool), at);
 	if (seq > closeseq)
 		closeseq = seq;
 }
@@ -263,7 +273,7 @@ store_setclosed(struct session *s, unsigned long long seq)
 struct session *
 store_oldestclosed(void)
 {
-	return chead >= 0 ? &pool[chead] : NULL;
+	return byclose.head >= 0 ? &pool[byclose.head] : NULL;
 }
 
 /*
@@ -273,13 +283,13 @@ store_oldestclosed(void)
 struct session *
 store_next(int *pos)
 {
-	int i = *pos == 0 ? head : *pos - 2;
+	int i = *pos == 0 ? byage.head : *pos - 2;
 
 	if (i < 0) {
 		*pos = 1;
 		return NULL;
 	}
-	*pos = pool[i].next + 2;
+	*pos = pool[i].byage.next + 2;
 	return &pool[i];
 }
 
@@ -320,23 +330,23 @@ store_check(void)
 		seen += slots[i] != 0;
 	if (n != nsess || c != nclosed || seen != nsess)
 		return -3;
-	for (n = 0, i = head, p = -1; i >= 0 && n <= nsess;
-	     p = i, i = pool[i].next) {
-		if (!pool[i].used || pool[i].prev != p)
+	for (n = 0, i = byage.head, p = -1; i >= 0 && n <= nsess;
+	     p = i, i = pool[i].byage.next) {
+		if (!pool[i].used || pool[i].byage.prev != p)
 			return -4;
 		n++;
 	}
-	if (n != nsess || tail != p)
+	if (n != nsess || byage.tail != p)
 		return -4;
-	for (n = 0, i = chead, p = -1; i >= 0 && n <= nclosed;
-	     p = i, i = pool[i].cnext) {
+	for (n = 0, i = byclose.head, p = -1; i >= 0 && n <= nclosed;
+	     p = i, i = pool[i].byclose.next) {
 		if (!pool[i].used || pool[i].status != ST_CLOSED ||
-		    pool[i].cprev != p ||
+		    pool[i].byclose.prev != p ||
 		    (p >= 0 && pool[p].closeseq > pool[i].closeseq))
 			return -5;
 		n++;
 	}
-	if (n != nclosed || ctail != p || nfree != SESSMAX - nsess)
+	if (n != nclosed || byclose.tail != p || nfree != SESSMAX - nsess)
 		return -5;
 	return 0;
 }
