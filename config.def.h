@@ -29,7 +29,8 @@
 
 /* state file (-S) */
 #define STALESECS     86400    /* sessions idle longer are dropped at load */
-#define JOURNALMAX    1048576  /* bytes of journal before it is compacted */
+#define JOURNALMAX    4194304  /* bytes of journal before it is compacted:
+                                  each compaction syncs, so not too often */
 #define RETRYSECS     10       /* after a failed write, retry this late */
 
 /* JSON */
