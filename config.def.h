@@ -29,8 +29,7 @@
 
 /* state file (-S) */
 #define STALESECS     86400    /* sessions idle longer are dropped at load */
-#define JOURNALMAX    4194304  /* bytes of journal before it is compacted:
-                                  each compaction syncs, so not too often */
+#define JOURNALMAX    4194304  /* journal bytes, then compacted (and synced) */
 #define RETRYSECS     10       /* after a failed write, retry this late */
 
 /* JSON */
