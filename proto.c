@@ -1621,6 +1621,7 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t,
               int *delta)
 {
 	struct jfield *f, hf[FIELDMAX], *arr;
+	struct hist item;
 	const char *p, *end;
 	char st[16];
 	unsigned long long v;
@@ -1678,22 +1679,23 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t,
 				memcpy(st, p + hf[k].off, hf[k].len);
 				st[hf[k].len] = '\0';
 				present |= (parsestatus(st) >= 0) << 0;
-				t->hist[t->nhist % HISTMAX].status = parsestatus(st);
+				item.status = parsestatus(st);
 			}
 			if (!strcmp(hf[k].key, "at_secs") && hf[k].type == J_NUMBER &&
 			    json_u64(p + hf[k].off, hf[k].len, &v) == 0 &&
 			    v < (unsigned long long)LLONG_MAX) {
 				present |= 2;
-				t->hist[t->nhist % HISTMAX].at = (long long)v;
+				item.at = (long long)v;
 			}
 		}
 		if (present != 3)
 			return -1;
-		if (++t->nhist > HISTMAX) { /* keep the newest, oldest first */
+		if (t->nhist == HISTMAX) { /* keep the newest, oldest first */
 			memmove(t->hist, t->hist + 1,
 			        (HISTMAX - 1) * sizeof(t->hist[0]));
-			t->nhist = HISTMAX;
+			t->nhist--;
 		}
+		t->hist[t->nhist++] = item;
 		p += i + 1;
 	}
 	return (t->nhist > 0 || *delta) && t->agent[0] ? 0 : -1;

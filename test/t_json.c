@@ -14,6 +14,8 @@
 #include "config.h"
 #include "sessiond.h"
 #include "check.h"
+#include "rnd.h"
+#include "utf8ok.h"
 
 struct scase {
 	const char *s;
@@ -59,57 +61,6 @@ static int
 streq(const char *a, const char *b)
 {
 	return a && b && !strcmp(a, b);
-}
-
-static unsigned long rng = 12345;
-
-static unsigned
-rnd(void)
-{
-	/* xorshift: reproducible on every libc */
-	rng ^= rng << 13 & 0xFFFFFFFFUL;
-	rng ^= rng >> 17;
-	rng ^= rng << 5 & 0xFFFFFFFFUL;
-	return (unsigned)(rng & 0xFFFFFFFFUL);
-}
-
-static int
-utf8ok(const unsigned char *p, size_t n)
-{
-	size_t i, len, k;
-	unsigned char lo, hi;
-
-	for (i = 0; i < n; i += len) {
-		lo = 0x80;
-		hi = 0xBF;
-		if (p[i] < 0x80)
-			len = 1;
-		else if (p[i] >= 0xC2 && p[i] <= 0xDF)
-			len = 2;
-		else if (p[i] >= 0xE0 && p[i] <= 0xEF)
-			len = 3;
-		else if (p[i] >= 0xF0 && p[i] <= 0xF4)
-			len = 4;
-		else
-			return 0;
-		if (p[i] == 0xE0)
-			lo = 0xA0;
-		else if (p[i] == 0xED)
-			hi = 0x9F;
-		else if (p[i] == 0xF0)
-			lo = 0x90;
-		else if (p[i] == 0xF4)
-			hi = 0x8F;
-		if (n - i < len)
-			return 0;
-		for (k = 1; k < len; k++) {
-			if (p[i + k] < lo || p[i + k] > hi)
-				return 0;
-			lo = 0x80;
-			hi = 0xBF;
-		}
-	}
-	return 1;
 }
 
 static void
@@ -841,6 +792,7 @@ roundtrip(void)
 int
 main(void)
 {
+	rng = 12345;
 	stringbytes();
 	table();
 	fields();

@@ -1276,6 +1276,33 @@ deltas(void)
 	CHECK(store_find("f") && store_find("f")->nhist == 2 &&
 	      store_find("f")->hist[1].status == ST_WORKING &&
 	      store_find("f")->hist[1].at == 5);
+	/* a bad one is refused and changes nothing */
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"agent_type\":\"c\","
+	         "\"status\":\"working\",\"working_dir\":null,\"priority\":0,"
+	         "\"since_ms\":%lld,\"active_ms\":%lld,\"closeseq\":0,"
+	         "\"history+\":{\"status\":\"working\"}}", env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == -1);
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"agent_type\":\"c\","
+	         "\"status\":\"working\",\"working_dir\":null,\"priority\":0,"
+	         "\"since_ms\":%lld,\"active_ms\":%lld,\"closeseq\":0,"
+	         "\"history+\":[{\"status\":\"nope\",\"at_secs\":6}]}",
+	         env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == -1);
+	CHECK(store_find("f")->nhist == 2);
+	/* more statuses than history keeps: the newest, after the others */
+	n1 = (size_t)snprintf(jb, sizeof(jb), "{\"session_id\":\"f\","
+	    "\"agent_type\":\"c\",\"status\":\"working\",\"working_dir\":"
+	    "null,\"priority\":0,\"since_ms\":%lld,\"active_ms\":%lld,"
+	    "\"closeseq\":0,\"history+\":[", env.wallms, env.wallms);
+	for (i = 0; i < HISTMAX + 5; i++)
+		n1 += (size_t)snprintf(jb + n1, sizeof(jb) - n1,
+		    "%s{\"status\":\"working\",\"at_secs\":%d}", i ? "," : "",
+		    100 + i);
+	snprintf(jb + n1, sizeof(jb) - n1, "]}");
+	CHECK(proto_restore(&env, jb, strlen(jb)) == 0);
+	CHECK(store_find("f")->nhist == HISTMAX &&
+	      store_find("f")->hist[0].at == 100 + 5 &&
+	      store_find("f")->hist[HISTMAX - 1].at == 100 + HISTMAX + 4);
 	CHECK(store_check() == 0 && proto_check() == 0);
 }
 

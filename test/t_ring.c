@@ -11,19 +11,9 @@
 #include "config.h"
 #include "sessiond.h"
 #include "check.h"
+#include "rnd.h"
 
 static char buf[RINGSIZE + 16];      /* 16 guard bytes after the ring */
-
-static unsigned long rng = 777;
-
-static unsigned
-rnd(void)
-{
-	rng ^= rng << 13 & 0xFFFFFFFFUL;
-	rng ^= rng >> 17;
-	rng ^= rng << 5 & 0xFFFFFFFFUL;
-	return (unsigned)(rng & 0xFFFFFFFFUL);
-}
 
 /* the queued bytes, in order, into out: their count */
 static size_t
@@ -203,6 +193,7 @@ model(size_t size, int ops)
 int
 main(void)
 {
+	rng = 777;
 	basics();
 	indices();
 	model(8, 20000);

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "sessiond.h"
 #include "check.h"
+#include "rnd.h"
 
 #define NPOOL (2 * SESSMAX + 16)
 
@@ -28,17 +29,6 @@ struct msess {
 
 static struct msess model[NPOOL];
 static int npool;
-
-static unsigned long rng = 4242;
-
-static unsigned
-rnd(void)
-{
-	rng ^= rng << 13 & 0xFFFFFFFFUL;
-	rng ^= rng >> 17;
-	rng ^= rng << 5 & 0xFFFFFFFFUL;
-	return (unsigned)(rng & 0xFFFFFFFFUL);
-}
 
 /* store.c's hash (FNV-1a); tests check s->hash agrees */
 static unsigned
@@ -481,6 +471,7 @@ order(void)
 int
 main(void)
 {
+	rng = 4242;
 	basics();
 	order();
 	full();
