@@ -57,6 +57,7 @@ static void broadcast(const char *p, size_t n);
 static void cleanup(void);
 static void compact(void);
 static void envnow(struct proto_env *env);
+static void tick(void);
 static void load(void);
 static void closeclient(struct client *c);
 static void die(const char *fmt, ...);
@@ -116,6 +117,7 @@ static long long started;            /* monotonic ms */
 static long long lastbusy;           /* last time a subscriber listened */
 static long long lastactive;         /* proto_lastactive(), kept */
 static long long loopms;             /* monotonic ms, read each loop pass */
+static long long loopwallms;         /* wall-clock ms, read with loopms */
 static int stirred = 1;              /* a line was handled: recompute it */
 static long long acceptpause;        /* listener rests until then */
 static long idlesecs = IDLESECS;     /* -t; 0: never stop */
@@ -511,16 +513,28 @@ broadcast(const char *p, size_t n)
 	}
 }
 
+/*
+ * Reads both clocks. Once per loop pass: every request of a pass has the
+ * same time, and a pass of many requests reads them once, not per read.
+ */
 static void
-envnow(struct proto_env *env)
+tick(void)
 {
 	struct timespec ts;
 
-	memset(env, 0, sizeof(*env));
-	env->mono = monotonic();
+	loopms = monotonic();
 	clock_gettime(CLOCK_REALTIME, &ts);
-	env->wallms = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-	env->wall = ts.tv_sec;
+	loopwallms = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The environment of a request: the pass's clocks, the counts of now. */
+static void
+envnow(struct proto_env *env)
+{
+	memset(env, 0, sizeof(*env));
+	env->mono = loopms;
+	env->wallms = loopwallms;
+	env->wall = loopwallms / 1000;
 	env->started = started;
 	env->connections = nlive;
 	env->subscribers = nsubs;
@@ -1196,7 +1210,8 @@ run(void)
 
 	lastbusy = started;
 	for (;;) {
-		now = loopms = monotonic();
+		tick();
+		now = loopms;
 		if (stopping && !flushing) {
 			/* no new work; last replies get FLUSHWAITMS */
 			flushing = 1;
@@ -1315,7 +1330,7 @@ run(void)
 				continue;
 			die("poll:");
 		}
-		loopms = monotonic();
+		tick();
 
 		/* dispatch */
 		for (i = 0; i < n; i++) {
@@ -1460,7 +1475,8 @@ main(int argc, char *argv[])
 	for (i = 0; i < MAXCLIENTS; i++)
 		clients[i].fd = -1;
 	proto_init(statefile[0] != '\0');
-	started = monotonic();
+	tick();
+	started = loopms;
 	load();
 	compact();
 
