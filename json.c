@@ -588,6 +588,31 @@ jw_raw(struct jw *w, const char *s)
 	jw_mem(w, s, strlen(s));
 }
 
+/*
+ * Whether no byte of s needs a look from jw_esc(): ids, paths and names
+ * nearly always. A word at a time; the last word overlaps the one before.
+ */
+static int
+plain(const char *s, size_t n)
+{
+	unsigned long long x;
+	size_t i;
+
+	if (n < 8) {
+		for (i = 0; i < n; i++)
+			if (!PLAIN(s[i]) || s[i] == 0x7F)
+				return 0;
+		return 1;
+	}
+	for (i = 0; i + 8 < n; i += 8) {
+		memcpy(&x, s + i, 8);
+		if (ESC8(x))
+			return 0;
+	}
+	memcpy(&x, s + n - 8, 8);
+	return !ESC8(x);
+}
+
 /* The bytes of s escaped for a JSON string, without quotes. */
 void
 jw_esc(struct jw *w, const char *s, size_t n)
@@ -599,6 +624,10 @@ jw_esc(struct jw *w, const char *s, size_t n)
 	size_t i;
 	unsigned char c;
 
+	if (plain(s, n)) {
+		jw_mem(w, s, n);
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		for (; i + 8 <= n; i += 8) { /* plain runs a word at a time */
 			memcpy(&x, s + i, 8);
@@ -641,6 +670,15 @@ jw_str(struct jw *w, const char *s, size_t n)
 	jw_mem(w, "\"", 1);
 }
 
+/* A number's text, kept for the next time it is written. */
+struct numtext {
+	unsigned long long v;
+	int nd;                       /* its digits; 0: none kept */
+	char d[20];
+};
+
+#define MEMODIGITS 7  /* shorter numbers are as quick to write again */
+
 /* Two digits a step, written in place: numbers are many of a reply's. */
 void
 jw_u64(struct jw *w, unsigned long long v)
@@ -650,21 +688,48 @@ jw_u64(struct jw *w, unsigned long long v)
 		"25262728293031323334353637383940414243444546474849"
 		"50515253545556575859606162636465666768697071727374"
 		"75767778798081828384858687888990919293949596979899";
+	static struct numtext memo[2];
+	struct numtext *m;
 	unsigned long long t;
 	unsigned long v32, q;
 	unsigned k;
-	char *p;
+	char *p, *q0;
 	int nd;
 
+	if (v < 10) { /* priorities, counts, idle seconds: most are */
+		if (w->full || w->len == w->cap) {
+			w->full = 1;
+			return;
+		}
+		w->buf[w->len++] = (char)('0' + v);
+		return;
+	}
 	/* no division to count digits: they are slow where -Os uses div */
-	for (nd = 1, t = 10; nd < 20 && v >= t; t *= 10)
+	for (nd = 2, t = 100; nd < 20 && v >= t; t *= 10)
 		nd++;
 	if (w->full || (size_t)nd > w->cap - w->len) {
 		w->full = 1;
 		return;
 	}
-	p = w->buf + w->len + nd;
+	p = w->buf + w->len;
 	w->len += (size_t)nd;
+	/*
+	 * Timestamps repeat: records and items of one pass share the pass's
+	 * clock. The last one of each length class is kept as text.
+	 */
+	m = &memo[nd & 1];
+	if (nd >= MEMODIGITS && m->v == v && m->nd == nd) {
+		memcpy(p, m->d, (size_t)nd);
+		return;
+	}
+	if (nd >= MEMODIGITS) {
+		m->v = v;
+		m->nd = nd;
+		q0 = p;
+	} else {
+		q0 = NULL;
+	}
+	p += nd;
 	while (v > 0xFFFFFFFFULL) {
 		k = (unsigned)(v % 100) * 2;
 		v /= 100;
@@ -684,6 +749,8 @@ jw_u64(struct jw *w, unsigned long long v)
 	} else {
 		*--p = (char)('0' + v32);
 	}
+	if (q0)
+		memcpy(m->d, q0, (size_t)nd);
 }
 
 void

@@ -211,16 +211,28 @@ error(struct proto_out *o, const char *fmt, const char *arg)
 	return PROTO_DONE;
 }
 
+/*
+ * The field named key. Compared in place, byte by byte: a request asks
+ * for several fields and the names are short, so no strlen() each time.
+ */
 static struct jfield *
 field(struct req *r, const char *key)
 {
-	size_t n = strlen(key);
+	const char *k;
+	size_t n, j;
 	int i;
 
-	for (i = 0; i < r->nf; i++)
-		if (r->f[i].klen == n && r->f[i].key[0] == key[0] &&
-		    !memcmp(r->f[i].key, key, n))
+	for (i = 0; i < r->nf; i++) {
+		k = r->f[i].key;
+		n = r->f[i].klen;
+		if (n == 0 || k[0] != key[0])
+			continue;
+		/* a shorter key stops at its NUL, which k cannot hold */
+		for (j = 1; j < n && k[j] == key[j]; j++)
+			;
+		if (j == n && key[n] == '\0')
 			return &r->f[i];
+	}
 	return NULL;
 }
 
@@ -344,9 +356,9 @@ static void
 identity(struct jw *w, const struct session *s)
 {
 	jw_lit(w, "{\"session_id\":\"");
-	jw_esc(w, s->id, strlen(s->id));
+	jw_esc(w, s->id, s->idlen);
 	jw_lit(w, "\",\"agent_type\":\"");
-	jw_esc(w, s->agent, strlen(s->agent));
+	jw_esc(w, s->agent, s->agentlen);
 	switch (s->status) {
 	case ST_WORKING:   jw_lit(w, "\",\"status\":\"working"); break;
 	case ST_ATTENTION: jw_lit(w, "\",\"status\":\"attention"); break;
@@ -355,7 +367,7 @@ identity(struct jw *w, const struct session *s)
 	}
 	if (s->hasdir) {
 		jw_lit(w, "\",\"working_dir\":\"");
-		jw_esc(w, s->dir, strlen(s->dir));
+		jw_esc(w, s->dir, s->dirlen);
 		jw_lit(w, "\"");
 	} else {
 		jw_lit(w, "\",\"working_dir\":null");
@@ -601,6 +613,14 @@ save(struct session *s)
 	}
 }
 
+/* After agent or dir changed: their lengths, kept for rendering. */
+static void
+measure(struct session *s)
+{
+	s->agentlen = strlen(s->agent);
+	s->dirlen = strlen(s->dir);
+}
+
 /* Keeps at most MSGMAX bytes of text, cut at a UTF-8 character boundary. */
 static void
 setmsg(struct session *s, const char *text)
@@ -672,6 +692,7 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 		memcpy(s->dir, strbuf, strlen(strbuf) + 1);
 		s->hasdir = 1;
 	}
+	measure(s);
 	replysnap(&w, env, s, &at);
 	if (changed)
 		note_update(env, s, w.buf + at, w.len - at - 2);
@@ -1286,6 +1307,7 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 		memcpy(s->dir, strbuf, strlen(strbuf) + 1);
 		s->hasdir = 1;
 	}
+	measure(s);
 	if (rule->status == ST_WORKING)
 		s->hasmsg = 0;
 	if (rule->msgfield && (mf = field(r, rule->msgfield)) &&
@@ -1753,6 +1775,7 @@ proto_restore(const struct proto_env *env, const char *line, size_t len)
 	memcpy(s->agent, t.agent, sizeof(t.agent));
 	memcpy(s->dir, t.dir, sizeof(t.dir));
 	memcpy(s->msg, t.msg, sizeof(t.msg));
+	measure(s);
 	s->hasdir = t.hasdir;
 	s->hasmsg = t.hasmsg;
 	s->priority = t.priority;
@@ -1787,8 +1810,9 @@ proto_loaded(const struct proto_env *env, long long stalesecs)
 
 /*
  * Verifies what proto.c keeps beside the table: each rendered history is
- * what rendering it again gives, and the sessions whose records are due
- * are listed once each. 0 when sound. For tests.
+ * what rendering it again gives, the kept lengths are the strings', and
+ * the sessions whose records are due are listed once each. 0 when sound.
+ * For tests.
  */
 int
 proto_check(void)
@@ -1806,6 +1830,9 @@ proto_check(void)
 			    memcmp(fresh, s->histjson, w.len))
 				return -1;
 		}
+		if (s->idlen != strlen(s->id) || s->agentlen != strlen(s->agent) ||
+		    s->dirlen != strlen(s->dir))
+			return -4;
 		n += s->dirty;
 	}
 	if (n != ndirty)

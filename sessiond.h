@@ -103,6 +103,7 @@ struct session {
 	int histnew;          /* statuses pushed since it was rendered */
 	char histjson[HISTMAX * HISTITEMMAX];  /* hist as JSON, for reuse */
 	int hasdir, hasmsg;
+	size_t idlen, agentlen, dirlen; /* strlen() of id, agent and dir */
 	int dirty;            /* its journal record is due */
 	int jsaved;           /* a record of it is in the state file */
 	int jnew;             /* statuses pushed since that record */
