@@ -66,7 +66,8 @@ static int isotime(const char *s, long long *t);
 static int makeroom(void);
 static void drop(struct session *s);
 static int restorefields(const struct proto_env *env, struct req *r,
-                         struct session *t, int *delta);
+                         struct session *t, int *delta, const char *id,
+                         const struct session *base);
 static void record(struct jw *w, const struct proto_env *env,
                    struct session *s, int full);
 static void save(struct session *s);
@@ -78,6 +79,7 @@ static void replysnap(struct jw *w, const struct proto_env *env,
                       struct session *s, size_t *at);
 static void okbegin(struct jw *w);
 static void identity(struct jw *w, const struct session *s);
+static void statusfield(struct jw *w, int status);
 static void history(struct jw *w, struct session *s);
 static void histitems(struct jw *w, const struct session *s, int from);
 static int parsestatus(const char *name);
@@ -348,10 +350,7 @@ okbegin(struct jw *w)
 	jw_lit(w, "{\"version\":1,\"ok\":true,\"data\":");
 }
 
-/*
- * {"session_id":..,"agent_type":..,"status":..,"working_dir":.. Quotes
- * go with the literals around them: each piece is one copy.
- */
+/* {"session_id":..,"agent_type":..,"status":..,"working_dir":.. */
 static void
 identity(struct jw *w, const struct session *s)
 {
@@ -359,18 +358,26 @@ identity(struct jw *w, const struct session *s)
 	jw_esc(w, s->id, s->idlen);
 	jw_lit(w, "\",\"agent_type\":\"");
 	jw_esc(w, s->agent, s->agentlen);
-	switch (s->status) {
-	case ST_WORKING:   jw_lit(w, "\",\"status\":\"working"); break;
-	case ST_ATTENTION: jw_lit(w, "\",\"status\":\"attention"); break;
-	case ST_QUESTION:  jw_lit(w, "\",\"status\":\"question"); break;
-	default:           jw_lit(w, "\",\"status\":\"closed"); break;
-	}
+	jw_lit(w, "\"");
+	statusfield(w, s->status);
 	if (s->hasdir) {
-		jw_lit(w, "\",\"working_dir\":\"");
+		jw_lit(w, ",\"working_dir\":\"");
 		jw_esc(w, s->dir, s->dirlen);
 		jw_lit(w, "\"");
 	} else {
-		jw_lit(w, "\",\"working_dir\":null");
+		jw_lit(w, ",\"working_dir\":null");
+	}
+}
+
+/* ,"status":"..." */
+static void
+statusfield(struct jw *w, int status)
+{
+	switch (status) {
+	case ST_WORKING:   jw_lit(w, ",\"status\":\"working\""); break;
+	case ST_ATTENTION: jw_lit(w, ",\"status\":\"attention\""); break;
+	case ST_QUESTION:  jw_lit(w, ",\"status\":\"question\""); break;
+	default:           jw_lit(w, ",\"status\":\"closed\""); break;
 	}
 }
 
@@ -566,37 +573,71 @@ makeroom(void)
 
 /*
  * The state record of a session: all of it, times as wall-clock ms so a
- * restarted daemon continues them. In the journal, a session already in
- * the file gets only the statuses it gained since ("history+"): most of
- * a full record is history. full: always all of it (a snapshot).
+ * restarted daemon continues them. full: always all of it (a snapshot).
+ * In the journal, a session already in the file gets a delta: its times,
+ * the statuses it gained since ("history+") with the status they led to,
+ * and agent, dir, message and priority only when one of them changed.
+ * Most events only mark a session active: their record is short.
  */
 static void
 record(struct jw *w, const struct proto_env *env, struct session *s,
        int full)
 {
-	identity(w, s);
-	jw_lit(w, ",\"priority\":");
-	jw_u64(w, s->priority);
-	if (s->hasmsg) {
-		jw_lit(w, ",\"message\":\"");
-		jw_esc(w, s->msg, strlen(s->msg));
+	int delta = !full && s->jsaved && s->jnew < s->nhist;
+
+	if (delta) {
+		jw_lit(w, "{\"session_id\":\"");
+		jw_esc(w, s->id, s->idlen);
 		jw_lit(w, "\"");
+	} else {
+		identity(w, s);
+	}
+	if (!delta || s->jmeta) {
+		if (delta) {
+			jw_lit(w, ",\"agent_type\":\"");
+			jw_esc(w, s->agent, s->agentlen);
+			if (s->hasdir) {
+				jw_lit(w, "\",\"working_dir\":\"");
+				jw_esc(w, s->dir, s->dirlen);
+				jw_lit(w, "\"");
+			} else {
+				jw_lit(w, "\",\"working_dir\":null");
+			}
+		}
+		jw_lit(w, ",\"priority\":");
+		jw_u64(w, s->priority);
+		if (s->hasmsg) {
+			jw_lit(w, ",\"message\":\"");
+			jw_esc(w, s->msg, strlen(s->msg));
+			jw_lit(w, "\"");
+		} else if (delta) {
+			jw_lit(w, ",\"message\":null");
+		}
 	}
 	jw_lit(w, ",\"since_ms\":");
 	jw_i64(w, env->wallms - (env->mono - s->since));
 	jw_lit(w, ",\"active_ms\":");
 	jw_i64(w, env->wallms - (env->mono - s->active));
-	jw_lit(w, ",\"closeseq\":");
-	jw_u64(w, s->closeseq);
-	if (full || !s->jsaved || s->jnew >= s->nhist) {
+	if (!delta) {
+		jw_lit(w, ",\"closeseq\":");
+		jw_u64(w, s->closeseq);
 		jw_lit(w, ",\"history\":[");
 		history(w, s);
-	} else {
+		jw_lit(w, "]}\n");
+	} else if (s->jnew > 0) {
+		statusfield(w, s->status);
+		if (s->status == ST_CLOSED) { /* closing numbered it */
+			jw_lit(w, ",\"closeseq\":");
+			jw_u64(w, s->closeseq);
+		}
 		jw_lit(w, ",\"history+\":[");
 		histitems(w, s, s->nhist - s->jnew);
+		jw_lit(w, "]}\n");
+	} else {
+		jw_lit(w, "}\n");
 	}
-	jw_lit(w, "]}\n");
 	s->jnew = 0;
+	s->jmeta = 0;
 	s->jsaved = 1;
 }
 
@@ -635,6 +676,7 @@ setmsg(struct session *s, const char *text)
 	memcpy(s->msg, text, n);
 	s->msg[n] = '\0';
 	s->hasmsg = 1;
+	s->jmeta = 1;
 }
 
 static int
@@ -684,6 +726,9 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 		created = 1;
 	}
 	changed = created || s->status != st || s->priority != prio;
+	if (s->priority != prio || (hasagent && strcmp(s->agent, agent)) ||
+	    (hasdir && (!s->hasdir || strcmp(s->dir, strbuf))))
+		s->jmeta = 1;
 	store_setstatus(s, st, env->mono, env->wall);
 	s->priority = prio;
 	if (hasagent)
@@ -1303,13 +1348,17 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	} else {
 		s->active = env->mono;
 	}
-	if (getstr(r, "cwd", strbuf, sizeof(strbuf), &present) > 0 && strbuf[0]) {
+	if (getstr(r, "cwd", strbuf, sizeof(strbuf), &present) > 0 && strbuf[0] &&
+	    (!s->hasdir || strcmp(s->dir, strbuf))) {
 		memcpy(s->dir, strbuf, strlen(strbuf) + 1);
 		s->hasdir = 1;
+		s->jmeta = 1;
 	}
 	measure(s);
-	if (rule->status == ST_WORKING)
+	if (rule->status == ST_WORKING && s->hasmsg) {
 		s->hasmsg = 0;
+		s->jmeta = 1;
+	}
 	if (rule->msgfield && (mf = field(r, rule->msgfield)) &&
 	    mf->type == J_STRING &&
 	    json_strcut(r->line + mf->off, mf->len, msg, sizeof(msg)) > 0)
@@ -1637,10 +1686,14 @@ proto_snapshot(const struct proto_env *env, char *buf, size_t cap, int *pos)
 	return w.len;
 }
 
-/* The fields of a record; -1 when one is missing or bad. */
+/*
+ * The fields of the record of session id; -1 when one is missing or bad.
+ * A record without "history" is a delta: one of a session loaded already
+ * (base) keeps what the record leaves out.
+ */
 static int
 restorefields(const struct proto_env *env, struct req *r, struct session *t,
-              int *delta)
+              int *delta, const char *id, const struct session *base)
 {
 	struct jfield *f, hf[FIELDMAX], *arr;
 	struct hist item;
@@ -1652,20 +1705,49 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t,
 	const char *keys[] = { "since_ms", "active_ms" };
 
 	memset(t, 0, sizeof(*t));
-	if (getid(r, t->id) < 0 ||
+	snprintf(t->id, sizeof(t->id), "%s", id);
+	*delta = !field(r, "history");
+	if (*delta && base) {
+		t->status = base->status;
+		memcpy(t->agent, base->agent, sizeof(t->agent));
+		memcpy(t->dir, base->dir, sizeof(t->dir));
+		memcpy(t->msg, base->msg, sizeof(t->msg));
+		t->hasdir = base->hasdir;
+		t->hasmsg = base->hasmsg;
+		t->priority = base->priority;
+		t->closeseq = base->closeseq;
+	} else {
+		base = NULL; /* all of it is in the record */
+	}
+	/* each field either is there, well-formed, or is the base's */
+	if ((f = field(r, "status")) ?
 	    getstr(r, "status", st, sizeof(st), &present) < 1 ||
-	    (t->status = parsestatus(st)) < 0 ||
-	    getstr(r, "agent_type", t->agent, sizeof(t->agent), &present) < 1 ||
-	    getstr(r, "working_dir", t->dir, sizeof(t->dir), &t->hasdir) < 0 ||
-	    getstr(r, "message", t->msg, sizeof(t->msg), &t->hasmsg) < 0)
+	    (t->status = parsestatus(st)) < 0 : !base)
 		return -1;
-	if (!(f = field(r, "priority")) || f->type != J_NUMBER ||
-	    json_u64(r->line + f->off, f->len, &t->priority) < 0)
+	if ((f = field(r, "agent_type")) ?
+	    getstr(r, "agent_type", t->agent, sizeof(t->agent), &present) < 1 :
+	    !base)
+		return -1;
+	if (field(r, "working_dir") || !base) {
+		t->dir[0] = '\0';
+		if (getstr(r, "working_dir", t->dir, sizeof(t->dir),
+		           &t->hasdir) < 0)
+			return -1;
+	}
+	if (field(r, "message") || !base) {
+		t->msg[0] = '\0';
+		if (getstr(r, "message", t->msg, sizeof(t->msg), &t->hasmsg) < 0)
+			return -1;
+	}
+	if ((f = field(r, "priority")) ?
+	    f->type != J_NUMBER ||
+	    json_u64(r->line + f->off, f->len, &t->priority) < 0 : !base)
 		return -1;
 	/* bounded so that counting on from it can never wrap */
-	if (!(f = field(r, "closeseq")) || f->type != J_NUMBER ||
+	if ((f = field(r, "closeseq")) ?
+	    f->type != J_NUMBER ||
 	    json_u64(r->line + f->off, f->len, &t->closeseq) < 0 ||
-	    t->closeseq > 1ULL << 53)
+	    t->closeseq > 1ULL << 53 : !base)
 		return -1;
 	for (i = 0; i < 2; i++) {
 		if (!(f = field(r, keys[i])) || f->type != J_NUMBER)
@@ -1680,8 +1762,9 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t,
 	/* a clock that went back must not make times negative */
 	t->since = env->mono - (env->wallms > ms[0] ? env->wallms - ms[0] : 0);
 	t->active = env->mono - (env->wallms > ms[1] ? env->wallms - ms[1] : 0);
-	*delta = !(arr = field(r, "history")) && (arr = field(r, "history+"));
-	if (!arr || arr->type != J_ARRAY)
+	if (!(arr = field(r, *delta ? "history+" : "history")))
+		return *delta && t->agent[0] ? 0 : -1; /* no status gained */
+	if (arr->type != J_ARRAY)
 		return -1;
 	/* each element is a small object: scan them one by one */
 	p = r->line + arr->off + 1;
@@ -1748,9 +1831,11 @@ proto_restore(const struct proto_env *env, const char *line, size_t len)
 			forget(s);
 		return 0;
 	}
-	if (restorefields(env, &r, &t, &delta) < 0)
+	if (getid(&r, idbuf) < 0)
 		return -1;
-	s = store_find(t.id);
+	s = store_find(idbuf);
+	if (restorefields(env, &r, &t, &delta, idbuf, s) < 0)
+		return -1;
 	if (delta && s) { /* the statuses gained go after those it has */
 		n = s->nhist + t.nhist > HISTMAX ? s->nhist + t.nhist - HISTMAX :
 		    0; /* its oldest, pushed out */

@@ -107,6 +107,8 @@ struct session {
 	int dirty;            /* its journal record is due */
 	int jsaved;           /* a record of it is in the state file */
 	int jnew;             /* statuses pushed since that record */
+	int jmeta;            /* agent, dir, message or priority changed
+	                         since that record */
 	struct link {         /* neighbours' pool indexes, -1: none */
 		short prev, next;
 	} byage, byclose;     /* in creation order; closed, as they closed */

@@ -1145,6 +1145,7 @@ deltas(void)
 	char line[256];
 	const char *p, *nl;
 	size_t n1, n2, at;
+	struct session *s;
 	int pos, i;
 
 	start();
@@ -1161,12 +1162,43 @@ deltas(void)
 	CHECK(!strstr(jb + at, "\"history\":") &&
 	      strstr(jb + at, "\"history+\":[{\"status\":\"attention\","
 	      "\"at_secs\":") && strstr(jb + at, "}]}\n"));
+	/* no status gained, the rest the same: only the times */
+	at = strlen(jb);
+	run("{\"cmd\":\"SET\",\"session_id\":\"d\",\"status\":\"attention\"}");
+	drain(jb, sizeof(jb));
+	CHECK(jb + at == strstr(jb + at, "{\"session_id\":\"d\",\"since_ms\":") &&
+	      strstr(jb + at, ",\"active_ms\":") && !strstr(jb + at, "status") &&
+	      !strstr(jb + at, "agent_type") && !strstr(jb + at, "history"));
+	/* a changed priority: agent, dir, message and priority come along */
 	at = strlen(jb);
 	run("{\"cmd\":\"SET\",\"session_id\":\"d\",\"status\":\"attention\","
 	    "\"priority\":3}");
 	drain(jb, sizeof(jb));
-	CHECK(strstr(jb + at, "\"priority\":3,") &&
-	      strstr(jb + at, "\"history+\":[]}\n"));
+	CHECK(strstr(jb + at, "\"agent_type\":\"claudecode\",\"working_dir\":null,"
+	      "\"priority\":3,\"message\":null,") && !strstr(jb + at, "status") &&
+	      !strstr(jb + at, "history"));
+	/* a hook's new cwd, and a message that comes and goes */
+	at = strlen(jb);
+	run("{\"session_id\":\"d\",\"hook_event_name\":\"PostToolUse\","
+	    "\"cwd\":\"/w\"}");
+	drain(jb, sizeof(jb));
+	CHECK(strstr(jb + at, "\"working_dir\":\"/w\"") &&
+	      strstr(jb + at, "\"status\":\"working\",\"history+\":[{"));
+	at = strlen(jb);
+	run("{\"session_id\":\"d\",\"hook_event_name\":\"PostToolUse\","
+	    "\"cwd\":\"/w\"}");
+	drain(jb, sizeof(jb));
+	CHECK(!strstr(jb + at, "working_dir") && !strstr(jb + at, "status"));
+	at = strlen(jb);
+	run("{\"session_id\":\"d\",\"hook_event_name\":\"Notification\","
+	    "\"notification_type\":\"idle_prompt\",\"message\":\"hi\"}");
+	drain(jb, sizeof(jb));
+	CHECK(strstr(jb + at, "\"message\":\"hi\"") &&
+	      strstr(jb + at, "\"working_dir\":\"/w\""));
+	at = strlen(jb);
+	run("{\"session_id\":\"d\",\"hook_event_name\":\"UserPromptSubmit\"}");
+	drain(jb, sizeof(jb));
+	CHECK(strstr(jb + at, "\"message\":null"));
 	/* more changes than history keeps between two writes: all of it */
 	for (i = 0; i < HISTMAX + 2; i++) {
 		tick(1);
@@ -1303,6 +1335,38 @@ deltas(void)
 	CHECK(store_find("f")->nhist == HISTMAX &&
 	      store_find("f")->hist[0].at == 100 + 5 &&
 	      store_find("f")->hist[HISTMAX - 1].at == 100 + HISTMAX + 4);
+	/* a short delta keeps what it leaves out, changes what it holds */
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"working_dir\":"
+	         "\"/d\",\"message\":\"m\",\"since_ms\":%lld,\"active_ms\":%lld}",
+	         env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == 0);
+	CHECK((s = store_find("f")) && !strcmp(s->agent, "c") &&
+	      s->status == ST_WORKING && s->nhist == HISTMAX &&
+	      s->hasdir && !strcmp(s->dir, "/d") && s->hasmsg &&
+	      !strcmp(s->msg, "m"));
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"working_dir\":null,"
+	         "\"message\":null,\"priority\":7,\"since_ms\":%lld,"
+	         "\"active_ms\":%lld}", env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == 0);
+	CHECK(!s->hasdir && !s->dir[0] && !s->hasmsg && s->priority == 7 &&
+	      !strcmp(s->agent, "c"));
+	/* what it leaves out must be there to keep; what it holds, sound */
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"g\",\"since_ms\":%lld,"
+	         "\"active_ms\":%lld}", env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == -1 && !store_find("g"));
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"status\":null,"
+	         "\"since_ms\":%lld,\"active_ms\":%lld}", env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == -1);
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"agent_type\":\"\","
+	         "\"since_ms\":%lld,\"active_ms\":%lld}", env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == -1);
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"priority\":-1,"
+	         "\"since_ms\":%lld,\"active_ms\":%lld}", env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == -1);
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"since_ms\":%lld}",
+	         env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == -1);
+	CHECK(s->priority == 7 && !strcmp(s->agent, "c") && s->status == ST_WORKING);
 	CHECK(store_check() == 0 && proto_check() == 0);
 }
 
