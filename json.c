@@ -546,8 +546,9 @@ json_u64(const char *s, size_t n, unsigned long long *v)
 	for (i = 0; i < n; i++)
 		if (s[i] < '0' || s[i] > '9')
 			return -1;
-	for (i = 0; i < n; i++) {
-		if (x > (~0ULL - (unsigned)(s[i] - '0')) / 10)
+	for (i = 0; i < n; i++) { /* constant bounds: no division a digit */
+		if (x > ~0ULL / 10 ||
+		    (x == ~0ULL / 10 && (unsigned)(s[i] - '0') > ~0ULL % 10))
 			return -2;
 		x = x * 10 + (unsigned)(s[i] - '0');
 	}

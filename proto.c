@@ -15,7 +15,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "config.h"
@@ -61,6 +60,7 @@ static int getid(struct req *r, char *id);
 static int getstr(struct req *r, const char *key, char *out, size_t size,
                   int *present);
 static int hook(const struct proto_env *, struct proto_out *, struct req *);
+static long long secs(long long ms);
 static int inactive(const struct proto_env *env, const struct session *s);
 static int isotime(const char *s, long long *t);
 static int makeroom(void);
@@ -83,6 +83,7 @@ static void statusfield(struct jw *w, int status);
 static void history(struct jw *w, struct session *s);
 static void histitems(struct jw *w, const struct session *s, int from);
 static int parsestatus(const char *name);
+static int iscmd(const char *name, const char *given);
 static void ratelimits(const struct proto_env *env, struct req *r);
 static int render(const struct proto_env *env, const struct session *self,
                   const char *t, size_t n, struct jw *w, int depth);
@@ -325,6 +326,18 @@ getid(struct req *r, char *id)
 	return 0;
 }
 
+/*
+ * ms / 1000. Below 2^32 ms (49 days) by a multiply: the compiler, told
+ * to make the code small, would divide, and snapshots do this twice.
+ */
+static long long
+secs(long long ms)
+{
+	if (ms >= 0 && ms <= 0xFFFFFFFFLL)
+		return (long long)(((unsigned long long)ms * 274877907ULL) >> 38);
+	return ms / 1000;
+}
+
 static int
 inactive(const struct proto_env *env, const struct session *s)
 {
@@ -337,10 +350,24 @@ parsestatus(const char *name)
 {
 	int i;
 
-	for (i = 0; i < (int)LEN(statusnames); i++)
-		if (!strcmp(statusnames[i], name))
-			return i;
-	return -1;
+	switch (name[0]) { /* the names differ in their first letter */
+	case 'w': i = ST_WORKING; break;
+	case 'a': i = ST_ATTENTION; break;
+	case 'q': i = ST_QUESTION; break;
+	case 'c': i = ST_CLOSED; break;
+	default: return -1;
+	}
+	return strcmp(statusnames[i], name) ? -1 : i;
+}
+
+/* Whether given is the command name, in any case (names are letters). */
+static int
+iscmd(const char *name, const char *given)
+{
+	for (; *name; name++, given++)
+		if (*given != *name && *given != *name - 'A' + 'a')
+			return 0;
+	return *given == '\0';
 }
 
 static void
@@ -454,9 +481,9 @@ snapshot(struct jw *w, const struct proto_env *env, struct session *s)
 {
 	identity(w, s);
 	jw_lit(w, ",\"elapsed_seconds\":");
-	jw_i64(w, (env->mono - s->since) / 1000);
+	jw_i64(w, secs(env->mono - s->since));
 	jw_lit(w, ",\"idle_seconds\":");
-	jw_i64(w, (env->mono - s->active) / 1000);
+	jw_i64(w, secs(env->mono - s->active));
 	jw_lit(w, ",\"history\":[");
 	history(w, s);
 	if (s->status == ST_CLOSED)
@@ -1998,7 +2025,7 @@ dispatch(const struct proto_env *env, struct proto_out *o, struct req *r,
 	    cmd->type != J_STRING)
 		return error(o, "field cmd must be a string", NULL);
 	for (i = 0; present && i < (int)LEN(cmds); i++) {
-		if (!strcasecmp(cmds[i].name, name)) {
+		if (iscmd(cmds[i].name, name)) {
 			cmdname = cmds[i].name;
 			return cmds[i].fn(env, o, r);
 		}

@@ -118,6 +118,7 @@ static long long lastbusy;           /* last time a subscriber listened */
 static long long lastactive;         /* proto_lastactive(), kept */
 static long long loopms;             /* monotonic ms, read each loop pass */
 static long long loopwallms;         /* wall-clock ms, read with loopms */
+static long long loopwall;           /* and in seconds */
 static int stirred = 1;              /* a line was handled: recompute it */
 static long long acceptpause;        /* listener rests until then */
 static long idlesecs = IDLESECS;     /* -t; 0: never stop */
@@ -525,6 +526,7 @@ tick(void)
 	loopms = monotonic();
 	clock_gettime(CLOCK_REALTIME, &ts);
 	loopwallms = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	loopwall = ts.tv_sec;
 }
 
 /* The environment of a request: the pass's clocks, the counts of now. */
@@ -534,7 +536,7 @@ envnow(struct proto_env *env)
 	memset(env, 0, sizeof(*env));
 	env->mono = loopms;
 	env->wallms = loopwallms;
-	env->wall = loopwallms / 1000;
+	env->wall = loopwall;
 	env->started = started;
 	env->connections = nlive;
 	env->subscribers = nsubs;
