@@ -34,7 +34,7 @@
 
 /* JSON */
 #define DEPTHMAX      64       /* nesting of arrays and objects in a line */
-#define FIELDMAX      64       /* top-level fields of one line */
+#define FIELDMAX      64       /* top-level fields of one line (<= 127) */
 #define KEYMAX        31       /* bytes of a field name that can match */
 
 /* status lines (FORMAT template language: see sessiond.1) */

@@ -332,7 +332,7 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 	size_t i, koff, klen, j;
 	long dl;
 	int type, k, first;
-	char key[KEYMAX + 1];
+	char key[KEYMAX + 1], *kd;
 
 	sc.s = p;
 	sc.n = n;
@@ -362,13 +362,15 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 		if (!(i = str(&sc, i)))
 			return sc.err;
 		klen = i - 1 - koff;
+		/* decoded straight into the next field; a repeat stays there */
+		kd = *nf < fmax ? f[*nf].key : key;
 		if (!sc.esc && klen <= KEYMAX) { /* most keys: as they are */
-			memcpy(key, s + koff, klen);
-			key[klen] = '\0';
-		} else if ((dl = json_str(s + koff, klen, key, sizeof(key))) >= 0) {
+			memcpy(kd, s + koff, klen);
+			kd[klen] = '\0';
+		} else if ((dl = json_str(s + koff, klen, kd, KEYMAX + 1)) >= 0) {
 			klen = (size_t)dl;
 		} else {
-			key[0] = '\0';
+			kd[0] = '\0';
 			klen = 0;
 		}
 		i = SKIPWS(&sc, i);
@@ -385,15 +387,15 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 		}
 		if (!i)
 			return sc.err;
-		for (k = 0; k < *nf; k++)
-			if (klen && f[k].klen == klen && !memcmp(f[k].key, key, klen))
+		for (k = 0; k < *nf; k++) /* the last of a repeated name wins */
+			if (klen && f[k].klen == klen && f[k].key[0] == kd[0] &&
+			    !memcmp(f[k].key, kd, klen))
 				break;
 		if (k == *nf) {
 			if (*nf >= fmax)
 				return JE_FIELDS;
 			(*nf)++;
 		}
-		memcpy(f[k].key, key, klen + 1);
 		f[k].klen = klen;
 		f[k].esc = type == J_STRING && sc.esc;
 		f[k].type = type;
@@ -713,6 +715,16 @@ jw_u64(struct jw *w, unsigned long long v)
 		w->buf[w->len++] = (char)('0' + v);
 		return;
 	}
+	/*
+	 * Timestamps repeat: records and items of one pass share the pass's
+	 * clock. The last one of each length class is kept as text.
+	 */
+	m = memo[0].nd && memo[0].v == v ? &memo[0] :
+	    memo[1].nd && memo[1].v == v ? &memo[1] : NULL;
+	if (m) {
+		jw_mem(w, m->d, (size_t)m->nd);
+		return;
+	}
 	/* no division to count digits: they are slow where -Os uses div */
 	for (nd = 2, t = 100; nd < 20 && v >= t; t *= 10)
 		nd++;
@@ -722,15 +734,7 @@ jw_u64(struct jw *w, unsigned long long v)
 	}
 	p = w->buf + w->len;
 	w->len += (size_t)nd;
-	/*
-	 * Timestamps repeat: records and items of one pass share the pass's
-	 * clock. The last one of each length class is kept as text.
-	 */
 	m = &memo[nd & 1];
-	if (nd >= MEMODIGITS && m->v == v && m->nd == nd) {
-		memcpy(p, m->d, (size_t)nd);
-		return;
-	}
 	if (nd >= MEMODIGITS) {
 		m->v = v;
 		m->nd = nd;

@@ -26,6 +26,8 @@ struct req {
 	const char *line;
 	struct jfield f[FIELDMAX];
 	int nf;
+	signed char head[32];        /* by a name's first byte: its first field */
+	signed char next[FIELDMAX];  /* the next one with that byte; -1: none */
 };
 
 struct cmd {
@@ -53,6 +55,7 @@ static int dispatch(const struct proto_env *env, struct proto_out *o,
                     struct req *r, int part);
 static void duration(char *buf, size_t size, long long secs);
 static int error(struct proto_out *o, const char *fmt, const char *arg);
+static int scanreq(struct req *r, const char *line, size_t len);
 static struct jfield *field(struct req *r, const char *key);
 static int finish(struct proto_out *o, struct jw *w);
 static int getbool(struct req *r, const char *key, int *v);
@@ -215,8 +218,29 @@ error(struct proto_out *o, const char *fmt, const char *arg)
 }
 
 /*
- * The field named key. Compared in place, byte by byte: a request asks
- * for several fields and the names are short, so no strlen() each time.
+ * Scans line into r and files its fields by the first byte of their name:
+ * a request asks for several fields, most of them by a name no other
+ * field there starts like, or not there at all.
+ */
+static int
+scanreq(struct req *r, const char *line, size_t len)
+{
+	int err, i, b;
+
+	r->line = line;
+	err = json_scan(line, len, r->f, FIELDMAX, &r->nf);
+	memset(r->head, -1, sizeof(r->head));
+	for (i = r->nf - 1; i >= 0; i--) { /* each list in line order */
+		b = (unsigned char)r->f[i].key[0] & 31;
+		r->next[i] = r->head[b];
+		r->head[b] = (signed char)i;
+	}
+	return err;
+}
+
+/*
+ * The field named key. Compared in place, byte by byte: the names are
+ * short, so no strlen() each time.
  */
 static struct jfield *
 field(struct req *r, const char *key)
@@ -225,7 +249,7 @@ field(struct req *r, const char *key)
 	size_t n, j;
 	int i;
 
-	for (i = 0; i < r->nf; i++) {
+	for (i = r->head[(unsigned char)key[0] & 31]; i >= 0; i = r->next[i]) {
 		k = r->f[i].key;
 		n = r->f[i].klen;
 		if (n == 0 || k[0] != key[0])
@@ -750,21 +774,27 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 			return error(o, "session table full", NULL);
 		s = store_insert(idbuf, st, env->mono, env->wall);
 		snprintf(s->agent, sizeof(s->agent), "%s", "claudecode");
+		measure(s);
 		created = 1;
 	}
 	changed = created || s->status != st || s->priority != prio;
-	if (s->priority != prio || (hasagent && strcmp(s->agent, agent)) ||
-	    (hasdir && (!s->hasdir || strcmp(s->dir, strbuf))))
-		s->jmeta = 1;
 	store_setstatus(s, st, env->mono, env->wall);
-	s->priority = prio;
-	if (hasagent)
-		memcpy(s->agent, agent, sizeof(agent));
-	if (hasdir) {
+	/* most SETs repeat agent and dir: copied only when they differ */
+	if (s->priority != prio) {
+		s->priority = prio;
+		s->jmeta = 1;
+	}
+	if (hasagent && strcmp(s->agent, agent)) {
+		memcpy(s->agent, agent, strlen(agent) + 1);
+		s->jmeta = 1;
+		measure(s);
+	}
+	if (hasdir && (!s->hasdir || strcmp(s->dir, strbuf))) {
 		memcpy(s->dir, strbuf, strlen(strbuf) + 1);
 		s->hasdir = 1;
+		s->jmeta = 1;
+		measure(s);
 	}
-	measure(s);
 	replysnap(&w, env, s, &at);
 	if (changed)
 		note_update(env, s, w.buf + at, w.len - at - 2);
@@ -1368,6 +1398,7 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 		}
 		s = store_insert(idbuf, rule->status, env->mono, env->wall);
 		snprintf(s->agent, sizeof(s->agent), "%s", "claudecode");
+		measure(s);
 		created = 1;
 	} else if (s->status != rule->status) {
 		store_setstatus(s, rule->status, env->mono, env->wall);
@@ -1380,8 +1411,8 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 		memcpy(s->dir, strbuf, strlen(strbuf) + 1);
 		s->hasdir = 1;
 		s->jmeta = 1;
+		measure(s);
 	}
-	measure(s);
 	if (rule->status == ST_WORKING && s->hasmsg) {
 		s->hasmsg = 0;
 		s->jmeta = 1;
@@ -1847,8 +1878,7 @@ proto_restore(const struct proto_env *env, const char *line, size_t len)
 	struct jfield *del;
 	int present, delta, n;
 
-	r.line = line;
-	if (json_scan(line, len, r.f, FIELDMAX, &r.nf) != JE_OK)
+	if (scanreq(&r, line, len) != JE_OK)
 		return -1;
 	cmdname = "record";
 	if ((del = field(&r, "deleted"))) {
@@ -2054,8 +2084,7 @@ serve(const struct proto_env *env, struct proto_out *o, const char *line,
 	tally.valid = 0;
 	onebuf = o->buf && o->bufcap >= ONEREPLYMAX ? o->buf : replybuf;
 	onecap = onebuf == replybuf ? sizeof(replybuf) : o->bufcap;
-	r.line = line;
-	err = json_scan(line, len, r.f, FIELDMAX, &r.nf);
+	err = scanreq(&r, line, len);
 	if (part && err != JE_PART)
 		return error(o, "line too long", NULL);
 	if (!part && err != JE_OK) /* a whole line cut short is bad JSON */
