@@ -365,7 +365,7 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 		/* decoded straight into the next field; a repeat stays there */
 		kd = *nf < fmax ? f[*nf].key : key;
 		if (!sc.esc && klen <= KEYMAX) { /* most keys: as they are */
-			memcpy(kd, s + koff, klen);
+			copyn(kd, s + koff, klen);
 			kd[klen] = '\0';
 		} else if ((dl = json_str(s + koff, klen, kd, KEYMAX + 1)) >= 0) {
 			klen = (size_t)dl;
@@ -573,6 +573,32 @@ json_num(const char *s, size_t n, double *v)
 	return *end ? -1 : 0;
 }
 
+/*
+ * memcpy() for the short strings of requests and replies: names, ids,
+ * statuses, paths. Built for size, the compiler copies a length it does
+ * not know with a string instruction that is slow to start; overlapping
+ * word copies of a known size are not.
+ */
+void
+copyn(char *d, const char *s, size_t n)
+{
+	if (n >= 16 && n <= 32) {
+		memcpy(d, s, 16);
+		memcpy(d + n - 16, s + n - 16, 16);
+	} else if (n >= 8 && n < 16) {
+		memcpy(d, s, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n >= 4 && n < 8) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else if (n < 4) {
+		while (n-- > 0)
+			*d++ = *s++;
+	} else {
+		memcpy(d, s, n);
+	}
+}
+
 void
 jw_init(struct jw *w, char *buf, size_t cap)
 {
@@ -589,7 +615,7 @@ jw_mem(struct jw *w, const char *s, size_t n)
 		w->full = 1;
 		return;
 	}
-	memcpy(w->buf + w->len, s, n);
+	copyn(w->buf + w->len, s, n);
 	w->len += n;
 }
 

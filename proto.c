@@ -309,7 +309,7 @@ getstr(struct req *r, const char *key, char *out, size_t size, int *present)
 	if (f->esc) {
 		n = json_str(r->line + f->off, f->len, out, size);
 	} else if (f->len < size) { /* nothing to decode */
-		memcpy(out, r->line + f->off, f->len);
+		copyn(out, r->line + f->off, f->len);
 		out[f->len] = '\0';
 		n = (long)f->len;
 	} else {

@@ -59,6 +59,7 @@ long json_str(const char *s, size_t n, char *out, size_t outsize);
 long json_strcut(const char *s, size_t n, char *out, size_t outsize);
 int json_u64(const char *s, size_t n, unsigned long long *v);
 int json_num(const char *s, size_t n, double *v);
+void copyn(char *d, const char *s, size_t n);
 void jw_init(struct jw *w, char *buf, size_t cap);
 void jw_mem(struct jw *w, const char *s, size_t n);
 void jw_raw(struct jw *w, const char *s);

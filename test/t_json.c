@@ -562,6 +562,26 @@ stringbytes(void)
 	}
 }
 
+/* copyn() of every short length, at every alignment: memcpy's bytes */
+static void
+copies(void)
+{
+	char src[128], dst[128], want[128];
+	size_t n, a, i;
+
+	for (i = 0; i < sizeof(src); i++)
+		src[i] = (char)rnd();
+	for (n = 0; n <= 80; n++) {
+		for (a = 0; a < 8; a++) {
+			memset(dst, 'Z', sizeof(dst));
+			memset(want, 'Z', sizeof(want));
+			memcpy(want + a, src + 7 - a, n);
+			copyn(dst + a, src + 7 - a, n);
+			CHECK(!memcmp(dst, want, sizeof(dst)));
+		}
+	}
+}
+
 static void
 writer(void)
 {
@@ -821,6 +841,7 @@ main(void)
 	depth();
 	strings();
 	numbers();
+	copies();
 	writer();
 	roundtrip();
 	return REPORT();
