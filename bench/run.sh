@@ -71,9 +71,23 @@ limit() {
 	grep "^#define[[:space:]]*$1[[:space:]]" "$cfg" | awk '{ print $3 }'
 }
 
-# table: the results so far, a row per run
+# table: the results so far, a row per label; a label run several times
+# shows the median of each column
 table() {
 	awk '
+	function median(k,    i, j, t, n, a) {
+		n = cnt[k]
+		for (i = 1; i <= n; i++)
+			a[i] = val[k, i]
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return n ? (n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2) : 0
+	}
+	function put(k, v) {
+		val[k, ++cnt[k]] = v
+	}
 	function row(l) {
 		printf "%-16s %9.0f %9.0f %6.2f  %7.1f %7.1f %7.1f  " \
 		    "%7.1f %7.1f %7.1f %6.2f\n", l, r["sessiond", l], r["echo", l],
@@ -89,12 +103,22 @@ table() {
 		}
 		s = v["server"]; l = v["label"]
 		if (!(l in seen)) { seen[l] = 1; order[n++] = l }
-		r[s, l] = v["mode"] == "fanout" ? v["ups"] : v["rps"]
-		p50[s, l] = v["p50_us"]
-		p99[s, l] = v["p99_us"]
-		p999[s, l] = v["p999_us"]
+		put("r" SUBSEP s SUBSEP l, v["mode"] == "fanout" ? v["ups"] : v["rps"])
+		put("p50" SUBSEP s SUBSEP l, v["p50_us"])
+		put("p99" SUBSEP s SUBSEP l, v["p99_us"])
+		put("p999" SUBSEP s SUBSEP l, v["p999_us"])
+		for (x in v)
+			delete v[x]
 	}
 	END {
+		for (k in cnt) {
+			split(k, part, SUBSEP)
+			m = median(k)
+			if (part[1] == "r") r[part[2], part[3]] = m
+			else if (part[1] == "p50") p50[part[2], part[3]] = m
+			else if (part[1] == "p99") p99[part[2], part[3]] = m
+			else p999[part[2], part[3]] = m
+		}
 		printf "%-16s %9s %9s %6s  %23s  %23s %6s\n", "", "sessiond", "echo",
 		    "ratio", "sessiond latency us", "echo latency us", "p99"
 		printf "%-16s %9s %9s %6s  %7s %7s %7s  %7s %7s %7s %6s\n", "run",
@@ -155,24 +179,32 @@ epid=$!
 "$tmp/load" -s "$esock" -w 10 || fail "echo does not accept on $esock"
 
 # run LABEL LOADARGS...: one row, against sessiond then echo
-# (SERVERS names the first: sessiond, or nostate for the one without -S)
+# (SERVERS names the first: sessiond, or nostate for the one without -S),
+# ROUNDS times in turn (default 1)
 run() {
 	label=$1
 	shift
-	for server in ${SERVERS:-sessiond} echo; do
-		out=$("$tmp/load" -s "$tmp/$server.sock" -l "$label" \
-			-k "$sessions" "$@" 2>"$tmp/load.err") || {
-			cat "$tmp/load.err" >&2
-			fail "$label against $server failed: load -k $sessions $*"
-		}
-		[ "$server" = echo ] || server=sessiond
-		echo "server=$server $out" >>"$tmp/results"
-		printf '.' >&2
+	round=0
+	while [ "$round" -lt "${ROUNDS:-1}" ]; do
+		round=$((round + 1))
+		for server in ${SERVERS:-sessiond} echo; do
+			out=$("$tmp/load" -s "$tmp/$server.sock" -l "$label" \
+				-k "$sessions" "$@" 2>"$tmp/load.err") || {
+				cat "$tmp/load.err" >&2
+				fail "$label against $server failed: load -k $sessions $*"
+			}
+			[ "$server" = echo ] || server=sessiond
+			echo "server=$server $out" >>"$tmp/results"
+			printf '.' >&2
+		done
 	done
 }
 
 mix=set:1,get:1,hook:1,format:1
-printf 'bench: %s s per run, 40 runs ' "$secs" >&2
+# the rows the targets are read from run three times, in turn with echo:
+# the median of three is steadier on a shared machine than one run
+rounds=3
+printf 'bench: %s s per run, %d runs ' "$secs" $((40 + 6 * 2 * (rounds - 1))) >&2
 for c in 1 8 50; do
 	for d in 1 16; do
 		run "mix/c$c/d$d" -m "$mix" -c "$c" -d "$d" -t "$secs"
@@ -182,12 +214,14 @@ for op in set get hook format list; do
 	run "$op/c8/d16" -m "$op" -c 8 -d 16 -t "$secs"
 done
 # the targets: SET round trip alone, SET rate with 50 clients
+ROUNDS=$rounds
 run "set/c1/d1" -m set -c 1 -d 1 -t "$secs"
 run "set/c50/d1" -m set -c 50 -d 1 -t "$secs"
 run "set/c50/d16" -m set -c 50 -d 16 -t "$secs"
 SERVERS=nostate run "set/c1/d1/nostate" -m set -c 1 -d 1 -t "$secs"
 SERVERS=nostate run "set/c50/d1/nostate" -m set -c 50 -d 1 -t "$secs"
 SERVERS=nostate run "set/c50/d16/nostate" -m set -c 50 -d 16 -t "$secs"
+ROUNDS=1
 for m in 1 10 50; do
 	run "fanout/$m" -f "$m" -r "$rate" -t "$secs"
 done
@@ -202,6 +236,7 @@ echo "fanout/M = M subscribers, 1 publisher at $rate SET/s;" \
 	"req/s = updates delivered/s, latency = publish to receive"
 echo "echo replies: SET ${setbytes} B, update ${updbytes} B," \
 	"LIST ${listbytes} B (sizes taken from sessiond)"
+echo "set/* rows: the median of $rounds runs each, taken in turn with echo's"
 echo
 table
 
