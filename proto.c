@@ -83,6 +83,7 @@ static void replysnap(struct jw *w, const struct proto_env *env,
 static void okbegin(struct jw *w);
 static void identity(struct jw *w, const struct session *s);
 static void statusfield(struct jw *w, int status);
+static void dirfield(struct jw *w, const struct session *s);
 static void history(struct jw *w, struct session *s);
 static void histitems(struct jw *w, const struct session *s, int from);
 static int parsestatus(const char *name);
@@ -411,6 +412,13 @@ identity(struct jw *w, const struct session *s)
 	jw_esc(w, s->agent, s->agentlen);
 	jw_lit(w, "\"");
 	statusfield(w, s->status);
+	dirfield(w, s);
+}
+
+/* ,"working_dir":"..." or null */
+static void
+dirfield(struct jw *w, const struct session *s)
+{
 	if (s->hasdir) {
 		jw_lit(w, ",\"working_dir\":\"");
 		jw_esc(w, s->dir, s->dirlen);
@@ -647,13 +655,8 @@ record(struct jw *w, const struct proto_env *env, struct session *s,
 		if (delta) {
 			jw_lit(w, ",\"agent_type\":\"");
 			jw_esc(w, s->agent, s->agentlen);
-			if (s->hasdir) {
-				jw_lit(w, "\",\"working_dir\":\"");
-				jw_esc(w, s->dir, s->dirlen);
-				jw_lit(w, "\"");
-			} else {
-				jw_lit(w, "\",\"working_dir\":null");
-			}
+			jw_lit(w, "\"");
+			dirfield(w, s);
 		}
 		jw_lit(w, ",\"priority\":");
 		jw_u64(w, s->priority);

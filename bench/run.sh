@@ -153,7 +153,10 @@ npid=$!
 "$tmp/load" -s "$ssock" -w 10 || fail "sessiond does not accept on $ssock"
 "$tmp/load" -s "$tmp/nostate.sock" -w 10 || fail "sessiond -S '' does not accept"
 
-# memory first, while the daemon is fresh: idle, full table, all clients
+# memory first, while the daemon is fresh: idle (and how much of that is
+# its own, not pages of libc's files), full table, all clients
+anonkb=$(sed -n 's/^RssAnon:[[:space:]]*\([0-9]*\).*/\1/p' \
+	"/proc/$spid/status" 2>/dev/null)
 mem=$("$tmp/load" -s "$ssock" -M "$spid" -C "$maxclients" -k "$maxsess") ||
 	fail "memory measurement failed"
 # and the floor: a process that only waits, linked the same way
@@ -252,6 +255,8 @@ echo "sessiond RSS: idle $(kb "$(value rss_idle_kb "$mem")")," \
 	"$(value tablefull "$mem")) $(kb "$(value rss_full_kb "$mem")")," \
 	"$(value clients "$mem") clients (MAXCLIENTS) connected" \
 	"$(kb "$(value rss_clients_kb "$mem")")"
+echo "idle, sessiond's own (RssAnon): $(kb "${anonkb:-}"); the rest is" \
+	"shared pages of the libc and loader files"
 echo "floor: a program that only calls poll(), same libc: $(kb "${floorkb:-}")"
 cp "$daemon" "$tmp/stripped"
 if strip "$tmp/stripped" 2>/dev/null; then

@@ -1108,6 +1108,17 @@ drain(char *b, size_t size)
 	}
 }
 
+/* Runs line and writes the journal on into b: where its records start. */
+static size_t
+step(char *b, size_t size, const char *line)
+{
+	size_t at = strlen(b);
+
+	run(line);
+	drain(b, size);
+	return at;
+}
+
 /* Loads journal lines into a fresh table. */
 static void
 replay(const char *b)
@@ -1163,41 +1174,32 @@ deltas(void)
 	      strstr(jb + at, "\"history+\":[{\"status\":\"attention\","
 	      "\"at_secs\":") && strstr(jb + at, "}]}\n"));
 	/* no status gained, the rest the same: only the times */
-	at = strlen(jb);
-	run("{\"cmd\":\"SET\",\"session_id\":\"d\",\"status\":\"attention\"}");
-	drain(jb, sizeof(jb));
+	at = step(jb, sizeof(jb), "{\"cmd\":\"SET\",\"session_id\":\"d\","
+	          "\"status\":\"attention\"}");
 	CHECK(jb + at == strstr(jb + at, "{\"session_id\":\"d\",\"since_ms\":") &&
 	      strstr(jb + at, ",\"active_ms\":") && !strstr(jb + at, "status") &&
 	      !strstr(jb + at, "agent_type") && !strstr(jb + at, "history"));
 	/* a changed priority: agent, dir, message and priority come along */
-	at = strlen(jb);
-	run("{\"cmd\":\"SET\",\"session_id\":\"d\",\"status\":\"attention\","
-	    "\"priority\":3}");
-	drain(jb, sizeof(jb));
+	at = step(jb, sizeof(jb), "{\"cmd\":\"SET\",\"session_id\":\"d\","
+	          "\"status\":\"attention\",\"priority\":3}");
 	CHECK(strstr(jb + at, "\"agent_type\":\"claudecode\",\"working_dir\":null,"
 	      "\"priority\":3,\"message\":null,") && !strstr(jb + at, "status") &&
 	      !strstr(jb + at, "history"));
-	/* a hook's new cwd, and a message that comes and goes */
-	at = strlen(jb);
-	run("{\"session_id\":\"d\",\"hook_event_name\":\"PostToolUse\","
-	    "\"cwd\":\"/w\"}");
-	drain(jb, sizeof(jb));
+	/* a hook's new cwd, then the same again, and a message that goes */
+	at = step(jb, sizeof(jb), "{\"session_id\":\"d\","
+	          "\"hook_event_name\":\"PostToolUse\",\"cwd\":\"/w\"}");
 	CHECK(strstr(jb + at, "\"working_dir\":\"/w\"") &&
 	      strstr(jb + at, "\"status\":\"working\",\"history+\":[{"));
-	at = strlen(jb);
-	run("{\"session_id\":\"d\",\"hook_event_name\":\"PostToolUse\","
-	    "\"cwd\":\"/w\"}");
-	drain(jb, sizeof(jb));
+	at = step(jb, sizeof(jb), "{\"session_id\":\"d\","
+	          "\"hook_event_name\":\"PostToolUse\",\"cwd\":\"/w\"}");
 	CHECK(!strstr(jb + at, "working_dir") && !strstr(jb + at, "status"));
-	at = strlen(jb);
-	run("{\"session_id\":\"d\",\"hook_event_name\":\"Notification\","
-	    "\"notification_type\":\"idle_prompt\",\"message\":\"hi\"}");
-	drain(jb, sizeof(jb));
+	at = step(jb, sizeof(jb), "{\"session_id\":\"d\","
+	          "\"hook_event_name\":\"Notification\",\"notification_type\":"
+	          "\"idle_prompt\",\"message\":\"hi\"}");
 	CHECK(strstr(jb + at, "\"message\":\"hi\"") &&
 	      strstr(jb + at, "\"working_dir\":\"/w\""));
-	at = strlen(jb);
-	run("{\"session_id\":\"d\",\"hook_event_name\":\"UserPromptSubmit\"}");
-	drain(jb, sizeof(jb));
+	at = step(jb, sizeof(jb), "{\"session_id\":\"d\","
+	          "\"hook_event_name\":\"UserPromptSubmit\"}");
 	CHECK(strstr(jb + at, "\"message\":null"));
 	/* more changes than history keeps between two writes: all of it */
 	for (i = 0; i < HISTMAX + 2; i++) {
