@@ -99,6 +99,41 @@ skipws(const struct scan *sc, size_t i)
 #define SKIPWS(sc, i) ((i) < (sc)->n && (sc)->s[i] > ' ' ? (i) : skipws(sc, i))
 
 /*
+ * The string at i (its opening quote) in place, for the plain ones that
+ * end before the last word of the line: a name, an id, a status. It sets
+ * i past the closing quote, or calls str() for the rest (escapes, other
+ * bytes, the line's end), which scans it again from the start. In the
+ * scanner's loop, not a call: most of a request is such strings.
+ */
+#define STRING(sc, i) do { \
+	size_t j_ = (i) + 1; \
+	unsigned long long x_, m_; \
+	if (!littleendian) { \
+		(i) = str(sc, i); \
+		break; \
+	} \
+	for (;;) { \
+		if (j_ + 8 > (sc)->n) { \
+			j_ = 0; \
+			break; \
+		} \
+		memcpy(&x_, (sc)->s + j_, 8); \
+		if ((m_ = SCAN8(x_))) { \
+			j_ += (size_t)(lowbit(m_) >> 3); \
+			j_ = (sc)->s[j_] == '"' ? j_ + 1 : 0; \
+			break; \
+		} \
+		j_ += 8; \
+	} \
+	if (j_) { \
+		(sc)->esc = 0; \
+		(i) = j_; \
+	} else { \
+		(i) = str(sc, i); \
+	} \
+} while (0)
+
+/*
  * Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs,
  * no surrogates, nothing past U+10FFFF), 0 if malformed, -1 if cut short.
  */
@@ -359,7 +394,8 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 		if (p[i] != '"')
 			return JE_SYNTAX;
 		koff = i + 1;
-		if (!(i = str(&sc, i)))
+		STRING(&sc, i);
+		if (!i)
 			return sc.err;
 		klen = i - 1 - koff;
 		/* decoded straight into the next field; a repeat stays there */
@@ -381,7 +417,7 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 		j = i = SKIPWS(&sc, i);
 		if (i < n && p[i] == '"') { /* most values: no detour */
 			type = J_STRING;
-			i = str(&sc, i);
+			STRING(&sc, i);
 		} else {
 			i = value(&sc, i, 1, &type);
 		}
@@ -629,8 +665,8 @@ jw_raw(struct jw *w, const char *s)
  * Whether no byte of s needs a look from jw_esc(): ids, paths and names
  * nearly always. A word at a time; the last word overlaps the one before.
  */
-static int
-plain(const char *s, size_t n)
+int
+json_plain(const char *s, size_t n)
 {
 	unsigned long long x;
 	size_t i;
@@ -661,7 +697,7 @@ jw_esc(struct jw *w, const char *s, size_t n)
 	size_t i;
 	unsigned char c;
 
-	if (plain(s, n)) {
+	if (json_plain(s, n)) {
 		jw_mem(w, s, n);
 		return;
 	}

@@ -83,6 +83,7 @@ static void replysnap(struct jw *w, const struct proto_env *env,
 static void okbegin(struct jw *w);
 static void identity(struct jw *w, const struct session *s);
 static void statusfield(struct jw *w, int status);
+static void text(struct jw *w, const char *t, size_t n, int plain);
 static void dirfield(struct jw *w, const struct session *s);
 static void history(struct jw *w, struct session *s);
 static void histitems(struct jw *w, const struct session *s, int from);
@@ -407,9 +408,9 @@ static void
 identity(struct jw *w, const struct session *s)
 {
 	jw_lit(w, "{\"session_id\":\"");
-	jw_esc(w, s->id, s->idlen);
+	text(w, s->id, s->idlen, s->idplain);
 	jw_lit(w, "\",\"agent_type\":\"");
-	jw_esc(w, s->agent, s->agentlen);
+	text(w, s->agent, s->agentlen, s->agentplain);
 	jw_lit(w, "\"");
 	statusfield(w, s->status);
 	dirfield(w, s);
@@ -421,7 +422,7 @@ dirfield(struct jw *w, const struct session *s)
 {
 	if (s->hasdir) {
 		jw_lit(w, ",\"working_dir\":\"");
-		jw_esc(w, s->dir, s->dirlen);
+		text(w, s->dir, s->dirlen, s->dirplain);
 		jw_lit(w, "\"");
 	} else {
 		jw_lit(w, ",\"working_dir\":null");
@@ -646,7 +647,7 @@ record(struct jw *w, const struct proto_env *env, struct session *s,
 
 	if (delta) {
 		jw_lit(w, "{\"session_id\":\"");
-		jw_esc(w, s->id, s->idlen);
+		text(w, s->id, s->idlen, s->idplain);
 		jw_lit(w, "\"");
 	} else {
 		identity(w, s);
@@ -654,7 +655,7 @@ record(struct jw *w, const struct proto_env *env, struct session *s,
 	if (!delta || s->jmeta) {
 		if (delta) {
 			jw_lit(w, ",\"agent_type\":\"");
-			jw_esc(w, s->agent, s->agentlen);
+			text(w, s->agent, s->agentlen, s->agentplain);
 			jw_lit(w, "\"");
 			dirfield(w, s);
 		}
@@ -708,12 +709,28 @@ save(struct session *s)
 	}
 }
 
-/* After agent or dir changed: their lengths, kept for rendering. */
+/*
+ * After a session is made or its agent or dir changed: their lengths and
+ * whether they need escaping, kept for rendering.
+ */
 static void
 measure(struct session *s)
 {
 	s->agentlen = strlen(s->agent);
 	s->dirlen = strlen(s->dir);
+	s->idplain = json_plain(s->id, s->idlen);
+	s->agentplain = json_plain(s->agent, s->agentlen);
+	s->dirplain = json_plain(s->dir, s->dirlen);
+}
+
+/* A kept string: copied as it is when it needs no escaping. */
+static void
+text(struct jw *w, const char *t, size_t n, int plain)
+{
+	if (plain)
+		jw_mem(w, t, n);
+	else
+		jw_esc(w, t, n);
 }
 
 /* Keeps at most MSGMAX bytes of text, cut at a UTF-8 character boundary. */
@@ -1955,9 +1972,9 @@ proto_loaded(const struct proto_env *env, long long stalesecs)
 
 /*
  * Verifies what proto.c keeps beside the table: each rendered history is
- * what rendering it again gives, the kept lengths are the strings', and
- * the sessions whose records are due are listed once each. 0 when sound.
- * For tests.
+ * what rendering it again gives, the kept lengths and plain flags are
+ * the strings', and the sessions whose records are due are listed once
+ * each. 0 when sound. For tests.
  */
 int
 proto_check(void)
@@ -1976,7 +1993,10 @@ proto_check(void)
 				return -1;
 		}
 		if (s->idlen != strlen(s->id) || s->agentlen != strlen(s->agent) ||
-		    s->dirlen != strlen(s->dir))
+		    s->dirlen != strlen(s->dir) ||
+		    s->idplain != json_plain(s->id, s->idlen) ||
+		    s->agentplain != json_plain(s->agent, s->agentlen) ||
+		    s->dirplain != json_plain(s->dir, s->dirlen))
 			return -4;
 		n += s->dirty;
 	}

@@ -60,6 +60,7 @@ long json_strcut(const char *s, size_t n, char *out, size_t outsize);
 int json_u64(const char *s, size_t n, unsigned long long *v);
 int json_num(const char *s, size_t n, double *v);
 void copyn(char *d, const char *s, size_t n);
+int json_plain(const char *s, size_t n);
 void jw_init(struct jw *w, char *buf, size_t cap);
 void jw_mem(struct jw *w, const char *s, size_t n);
 void jw_raw(struct jw *w, const char *s);
@@ -105,6 +106,7 @@ struct session {
 	char histjson[HISTMAX * HISTITEMMAX];  /* hist as JSON, for reuse */
 	int hasdir, hasmsg;
 	size_t idlen, agentlen, dirlen; /* strlen() of id, agent and dir */
+	int idplain, agentplain, dirplain; /* they need no escaping */
 	int dirty;            /* its journal record is due */
 	int jsaved;           /* a record of it is in the state file */
 	int jnew;             /* statuses pushed since that record */
