@@ -714,6 +714,9 @@ progress(struct client *c)
 /*
  * Before sleeping: write every ring, and move on each client whose
  * waiting is over, as long as that frees room (its input is bounded).
+ * Each write is followed by a look at the waiting: a client that reads
+ * on another CPU can empty its ring in a later write, and a client left
+ * waiting with an empty ring would be polled for nothing, and stall.
  */
 static void
 pass(void)
@@ -728,9 +731,7 @@ pass(void)
 		do {
 			if (ring_len(c->out) > 0)
 				flush(c);
-		} while (progress(c) && !c->dead && c->need);
-		if (ring_len(c->out) > 0)
-			flush(c);
+		} while (progress(c) && !c->dead);
 		giveback(c);
 	}
 }
