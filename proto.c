@@ -1812,7 +1812,8 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t,
 		           &t->hasdir) < 0)
 			return -1;
 	}
-	if (field(r, "message") || !base) {
+	/* agent and message travel together: no message there is none */
+	if (field(r, "message") || field(r, "agent_type") || !base) {
 		t->msg[0] = '\0';
 		if (getstr(r, "message", t->msg, sizeof(t->msg), &t->hasmsg) < 0)
 			return -1;
@@ -1826,6 +1827,10 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t,
 	    f->type != J_NUMBER ||
 	    json_u64(r->line + f->off, f->len, &t->closeseq) < 0 ||
 	    t->closeseq > 1ULL << 53 : !base)
+		return -1;
+	/* a delta's status comes with the statuses gained; a closing, numbered */
+	if (field(r, "status") && ((*delta && !field(r, "history+")) ||
+	    (t->status == ST_CLOSED && !field(r, "closeseq"))))
 		return -1;
 	for (i = 0; i < 2; i++) {
 		if (!(f = field(r, keys[i])) || f->type != J_NUMBER)

@@ -1368,6 +1368,28 @@ deltas(void)
 	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"since_ms\":%lld}",
 	         env.wallms);
 	CHECK(proto_restore(&env, jb, strlen(jb)) == -1);
+	/* a status without the statuses gained; a closing without its number */
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"status\":\"question\","
+	         "\"since_ms\":%lld,\"active_ms\":%lld}", env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == -1);
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"status\":\"closed\","
+	         "\"since_ms\":%lld,\"active_ms\":%lld,\"history+\":[{\"status\":"
+	         "\"closed\",\"at_secs\":9}]}", env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == -1);
+	/*
+	 * The delta of an older build has every field but a message the
+	 * session does not have: agent and message travel together, so the
+	 * message is gone.
+	 */
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"message\":\"m\","
+	         "\"since_ms\":%lld,\"active_ms\":%lld}", env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == 0 && s->hasmsg);
+	snprintf(jb, sizeof(jb), "{\"session_id\":\"f\",\"agent_type\":\"c\","
+	         "\"status\":\"working\",\"working_dir\":null,\"priority\":7,"
+	         "\"since_ms\":%lld,\"active_ms\":%lld,\"closeseq\":0,"
+	         "\"history+\":[]}", env.wallms, env.wallms);
+	CHECK(proto_restore(&env, jb, strlen(jb)) == 0 && !s->hasmsg &&
+	      !s->msg[0]);
 	CHECK(s->priority == 7 && !strcmp(s->agent, "c") && s->status == ST_WORKING);
 	CHECK(store_check() == 0 && proto_check() == 0);
 }
