@@ -711,14 +711,13 @@ save(struct session *s)
 
 /*
  * After a session is made or its agent or dir changed: their lengths and
- * whether they need escaping, kept for rendering.
+ * whether they need escaping, kept for rendering (store.c keeps the id's).
  */
 static void
 measure(struct session *s)
 {
 	s->agentlen = strlen(s->agent);
 	s->dirlen = strlen(s->dir);
-	s->idplain = json_plain(s->id, s->idlen);
 	s->agentplain = json_plain(s->agent, s->agentlen);
 	s->dirplain = json_plain(s->dir, s->dirlen);
 }
@@ -1773,7 +1772,7 @@ static int
 restorefields(const struct proto_env *env, struct req *r, struct session *t,
               int *delta, const char *id, const struct session *base)
 {
-	struct jfield *f, hf[FIELDMAX], *arr;
+	struct jfield *f, *stf, hf[FIELDMAX], *arr;
 	struct hist item;
 	const char *p, *end;
 	char st[16];
@@ -1798,7 +1797,7 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t,
 		base = NULL; /* all of it is in the record */
 	}
 	/* each field either is there, well-formed, or is the base's */
-	if ((f = field(r, "status")) ?
+	if ((stf = field(r, "status")) ?
 	    getstr(r, "status", st, sizeof(st), &present) < 1 ||
 	    (t->status = parsestatus(st)) < 0 : !base)
 		return -1;
@@ -1829,7 +1828,7 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t,
 	    t->closeseq > 1ULL << 53 : !base)
 		return -1;
 	/* a delta's status comes with the statuses gained; a closing, numbered */
-	if (field(r, "status") && ((*delta && !field(r, "history+")) ||
+	if (stf && ((*delta && !field(r, "history+")) ||
 	    (t->status == ST_CLOSED && !field(r, "closeseq"))))
 		return -1;
 	for (i = 0; i < 2; i++) {

@@ -189,6 +189,7 @@ store_insert(const char *id, int status, long long mono, long long wall)
 	s->since = s->active = mono;
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	s->idlen = strlen(s->id);
+	s->idplain = json_plain(s->id, s->idlen); /* an id never changes */
 	s->agent[0] = s->msg[0] = s->dir[0] = '\0';
 	histpush(s, status, wall);
 	if (status == ST_CLOSED)

@@ -1179,6 +1179,16 @@ deltas(void)
 	CHECK(jb + at == strstr(jb + at, "{\"session_id\":\"d\",\"since_ms\":") &&
 	      strstr(jb + at, ",\"active_ms\":") && !strstr(jb + at, "status") &&
 	      !strstr(jb + at, "agent_type") && !strstr(jb + at, "history"));
+	/* names that need escaping, in full records and in deltas */
+	step(jb, sizeof(jb), "{\"cmd\":\"SET\",\"session_id\":\"q\\\"\\u0001\","
+	     "\"status\":\"working\",\"agent_type\":\"a\\\\b\",\"working_dir\":"
+	     "\"/\\t\"}");
+	at = step(jb, sizeof(jb), "{\"cmd\":\"SET\",\"session_id\":"
+	          "\"q\\\"\\u0001\",\"status\":\"question\",\"priority\":1}");
+	CHECK(strstr(jb, "{\"session_id\":\"q\\\"\\u0001\",\"agent_type\":"
+	      "\"a\\\\b\",\"status\":\"working\",\"working_dir\":\"/\\t\"") &&
+	      strstr(jb + at, "{\"session_id\":\"q\\\"\\u0001\",\"agent_type\":"
+	      "\"a\\\\b\",\"working_dir\":\"/\\t\",\"priority\":1,"));
 	/* a changed priority: agent, dir, message and priority come along */
 	at = step(jb, sizeof(jb), "{\"cmd\":\"SET\",\"session_id\":\"d\","
 	          "\"status\":\"attention\",\"priority\":3}");
