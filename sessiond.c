@@ -55,7 +55,9 @@ struct client {
 static void accepting(void);
 static void broadcast(const char *p, size_t n);
 static void cleanup(void);
-static void compact(void);
+static void compact(int wait);
+static void endsync(int wait);
+static int flushjournal(void);
 static void envnow(struct proto_env *env);
 static void tick(void);
 static void load(void);
@@ -132,6 +134,11 @@ static int persistbroken;            /* a write failed: retry a snapshot */
 static long long persistretry;       /* monotonic ms */
 static int journalfd = -1;
 static size_t journalsize;           /* bytes in the state file */
+static pid_t syncpid = -1;           /* a child syncing FILE.tmp */
+static int syncfd = -1;              /* FILE.tmp, the snapshot and after */
+static size_t syncsize;              /* bytes in FILE.tmp */
+static int syncerr;                  /* errno of a failed write to it */
+static int compactdue;               /* another snapshot once it is in */
 
 static const char *usagecmd = USAGECMD;
 static long usageinterval = USAGEINTERVAL;
@@ -793,6 +800,8 @@ readsignals(void)
 				stopping = 1;
 	gotsignal = 0;
 	reapusage();
+	if (syncpid > 0)
+		endsync(0);
 }
 
 /* Tells the subscribers about a daemon-side problem. */
@@ -984,57 +993,33 @@ persistfailed(const char *what)
 	warnall(msg);
 }
 
+/* FILE.tmp, the name a snapshot is written under before it is FILE */
+static void
+tmpname(char *buf, size_t size)
+{
+	snprintf(buf, size, "%s.tmp", statefile);
+}
+
 /*
- * Writes the whole table to FILE.tmp, syncs it and renames it over FILE:
- * a crash leaves either the old file or the new one. The journal then
- * starts again after it.
+ * The synced snapshot becomes FILE, and fd, open on it, the journal:
+ * a crash leaves either the old file or the new one.
  */
 static void
-compact(void)
+install(int fd, size_t size)
 {
-	struct proto_env env;
 	char tmp[sizeof(statefile) + 8];
-	size_t n;
-	int fd, pos = 0;
 
-	if (!persisting)
-		return;
-	proto_journaldrop(); /* the snapshot holds all of it */
-	if (journalfd >= 0) {
-		close(journalfd);
-		journalfd = -1;
-	}
-	snprintf(tmp, sizeof(tmp), "%s.tmp", statefile);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
-		persistfailed("create");
-		return;
-	}
-	envnow(&env);
-	journalsize = 0;
-	while ((n = proto_snapshot(&env, loadbuf, sizeof(loadbuf), &pos)) > 0) {
-		if (writeall(fd, loadbuf, n) < 0) {
-			persistfailed("write");
-			close(fd);
-			unlink(tmp);
-			return;
-		}
-		journalsize += n;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		persistfailed("sync");
-		unlink(tmp);
-		return;
-	}
+	tmpname(tmp, sizeof(tmp));
 	if (rename(tmp, statefile) < 0) {
 		persistfailed("rename");
+		close(fd);
 		unlink(tmp);
 		return;
 	}
-	journalfd = open(statefile, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (journalfd < 0) {
-		persistfailed("open");
-		return;
-	}
+	if (journalfd >= 0)
+		close(journalfd);
+	journalfd = fd;
+	journalsize = size;
 	if (persistbroken) {
 		warn("state file %s: written again", statefile);
 		persistbroken = 0;
@@ -1042,37 +1027,181 @@ compact(void)
 }
 
 /*
- * Appends the records due since the last call: one write for all of them
- * unless they are more than the journal buffer holds.
+ * The child that syncs FILE.tmp. It closes every socket first: a client
+ * whose connection it kept open would not see the daemon close it.
  */
 static void
-persist(void)
+syncchild(int fd)
+{
+	struct sigaction sa;
+	int i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_IGN; /* a Ctrl-C meant for the daemon */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
+	if (listenfd >= 0)
+		close(listenfd);
+	for (i = 0; i < MAXCLIENTS; i++)
+		if (clients[i].fd >= 0)
+			close(clients[i].fd);
+	if (fsync(fd) < 0)
+		_exit(errno > 0 && errno < 256 ? errno : EIO);
+	_exit(0);
+}
+
+/*
+ * Writes the whole table to FILE.tmp, syncs it and renames it over FILE.
+ * In the loop (!wait) a child syncs while the daemon serves: records go
+ * to both files until FILE.tmp is FILE, so either one is whole.
+ */
+static void
+compact(int wait)
+{
+	struct proto_env env;
+	char tmp[sizeof(statefile) + 8];
+	size_t n, size = 0;
+	int fd, pos = 0;
+	pid_t pid;
+
+	if (!persisting)
+		return;
+	if (syncpid > 0) {
+		if (!wait) {
+			compactdue = 1; /* once this one is in */
+			return;
+		}
+		endsync(1);
+	}
+	/* the old file stays whole meanwhile: what is due goes there first */
+	if (!wait)
+		flushjournal();
+	proto_journaldrop(); /* the snapshot holds all of it */
+	if (wait && journalfd >= 0) {
+		close(journalfd);
+		journalfd = -1;
+	}
+	tmpname(tmp, sizeof(tmp));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+	          0600);
+	if (fd < 0) {
+		persistfailed("create");
+		return;
+	}
+	envnow(&env);
+	while ((n = proto_snapshot(&env, loadbuf, sizeof(loadbuf), &pos)) > 0) {
+		if (writeall(fd, loadbuf, n) < 0) {
+			persistfailed("write");
+			close(fd);
+			unlink(tmp);
+			return;
+		}
+		size += n;
+	}
+	if (!wait && (pid = fork()) >= 0) {
+		if (pid == 0)
+			syncchild(fd);
+		syncpid = pid;
+		syncfd = fd;
+		syncsize = size;
+		syncerr = 0;
+		return;
+	}
+	/* at start and stop, or when no child can be had */
+	if (fsync(fd) < 0) {
+		persistfailed("sync");
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	install(fd, size);
+}
+
+/*
+ * The sync child is done (waited for it if wait): FILE.tmp becomes FILE,
+ * or the failure is told and retried.
+ */
+static void
+endsync(int wait)
+{
+	char tmp[sizeof(statefile) + 8];
+	int st, fd = syncfd;
+
+	if (waitpid(syncpid, &st, wait ? 0 : WNOHANG) != syncpid)
+		return;
+	syncpid = -1;
+	syncfd = -1;
+	if (syncerr || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		errno = syncerr ? syncerr :
+		        WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
+		close(fd);
+		tmpname(tmp, sizeof(tmp));
+		unlink(tmp);
+		persistfailed(syncerr ? "write" : "sync");
+		compactdue = 0; /* the retry writes all */
+		return;
+	}
+	install(fd, syncsize);
+	if (compactdue && !wait) {
+		compactdue = 0;
+		compact(0);
+	}
+}
+
+/*
+ * Writes the records due: one write for all of them unless they are more
+ * than the journal buffer holds. -1: deletions were lost, the next
+ * snapshot must carry them.
+ */
+static int
+flushjournal(void)
 {
 	struct proto_env env;
 	const char *p;
 	size_t n;
 
-	if (!proto_journaldue())
-		return;
-	if (!persisting || persistbroken || journalfd < 0) {
-		proto_journaldrop(); /* the next snapshot carries these changes */
-		return;
+	if (!persisting ||
+	    ((journalfd < 0 || persistbroken) && syncpid <= 0)) {
+		proto_journaldrop(); /* the next snapshot carries these */
+		return 0;
 	}
 	envnow(&env);
 	while ((n = proto_journal(&env, &p)) > 0) {
-		if (writeall(journalfd, p, n) < 0) {
-			proto_journaldrop();
-			persistfailed("write");
-			return;
+		if (syncpid > 0 && !syncerr) {
+			if (writeall(syncfd, p, n) < 0)
+				syncerr = errno ? errno : EIO;
+			else
+				syncsize += n;
 		}
-		journalsize += n;
-		if (proto_journalclear() < 0) {
-			compact(); /* deletions were lost: write all instead */
-			return;
+		if (journalfd >= 0 && !persistbroken) {
+			if (writeall(journalfd, p, n) < 0) {
+				persistfailed("write");
+				if (syncpid <= 0) {
+					proto_journaldrop();
+					return 0;
+				}
+			} else {
+				journalsize += n;
+			}
 		}
+		if (proto_journalclear() < 0)
+			return -1;
 	}
-	if (journalsize > JOURNALMAX)
-		compact();
+	return 0;
+}
+
+/* Appends the records due since the last call; compacts when due. */
+static void
+persist(void)
+{
+	if (!proto_journaldue())
+		return;
+	if (flushjournal() < 0 || (journalsize > JOURNALMAX && syncpid <= 0 &&
+	                           journalfd >= 0 && !persistbroken))
+		compact(0);
 }
 
 static void
@@ -1219,10 +1348,12 @@ run(void)
 			/* no new work; last replies get FLUSHWAITMS */
 			flushing = 1;
 			persist();
+			if (syncpid > 0)
+				endsync(1);
 			if (persisting && store_count() == 0)
 				unlink(statefile); /* nothing to keep */
 			else
-				compact();
+				compact(1);
 			cleanup();
 			deadline = now + FLUSHWAITMS;
 		}
@@ -1291,9 +1422,9 @@ run(void)
 				}
 			}
 		}
-		if (persistbroken && !flushing) {
+		if (persistbroken && !flushing && syncpid <= 0) {
 			if (now >= persistretry)
-				compact();
+				compact(0);
 			if (persistbroken && persistretry < deadline)
 				deadline = persistretry;
 		}
@@ -1481,7 +1612,7 @@ main(int argc, char *argv[])
 	tick();
 	started = loopms;
 	load();
-	compact();
+	compact(1);
 
 	if (detach) {
 		if (chdir("/") < 0)

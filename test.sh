@@ -97,6 +97,10 @@ $CC -std=c99 -Wall -Wextra -pedantic -D_POSIX_C_SOURCE=200809L -o "$T/sdc" \
 $CC -std=c99 -Wall -Wextra -pedantic -D_POSIX_C_SOURCE=200809L -o "$T/holder" \
 	"$top/test/hold.c" || exit 1
 HOLD=$T/holder
+# a slow disk for the daemon, where a shared object can be preloaded
+$CC -std=c99 -Wall -Wextra -pedantic -D_POSIX_C_SOURCE=200809L -fPIC -shared \
+	-o "$T/slowsync.so" "$top/test/slowsync.c" 2>/dev/null
+DENV=                 # env(1) and settings the next start() runs under
 DEF=$T/def/sessiond
 SMALL=$T/small/sessiond
 SDC=$T/sdc
@@ -147,7 +151,7 @@ start() { # binary [flags...]
 		kill -9 "$dpid"	# a failed case left it running
 		wait "$dpid" 2>/dev/null
 	fi
-	$VG "$bin" -s "$SOCK" -U '' -S '' "$@" 2>>"$LOG" &
+	$DENV $VG "$bin" -s "$SOCK" -U '' -S '' "$@" 2>>"$LOG" &
 	dpid=$!
 	pids="$pids $dpid"
 	waitfor accepts || { echo "daemon did not start"; cat "$LOG"; exit 1; }

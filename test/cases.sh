@@ -556,6 +556,95 @@ t_persist_compaction() {
 	stop
 }
 
+# a compaction's sync waits on a gate: the daemon must serve meanwhile
+newlog() { tail -n +$((logged + 1)) "$LOG"; }
+logsays() { newlog | grep -q "$1"; }
+syncstart() { # state file
+	: > "$GATE"	# open for the compaction at start
+	DENV="env LD_PRELOAD=$T/slowsync.so SYNCGATE=$GATE SYNCFAIL=$T/syncfail ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0"
+	start "$SMALL" -t 0 -S "$1"
+	DENV=
+	rm -f "$GATE"
+	# one request a pass, each record ~250 bytes: past JOURNALMAX (8192
+	# bytes here) a compaction starts
+	long=$(printf '%0200d' 0)
+	i=0
+	while [ ! -f "$1.tmp" ] && [ $i -lt 60 ]; do
+		echo "{\"cmd\":\"SET\",\"session_id\":\"y$((i % 4))\",\"status\":\"working\",\"working_dir\":\"/$i$long\"}" |
+			"$SDC" -w 3000 "$SOCK" > /dev/null
+		synced=$?	# the last one's: the child forked meanwhile
+		i=$((i + 1))
+	done
+}
+
+t_persist_sync_child() {
+	if [ ! -f "$T/slowsync.so" ]; then
+		skp sync-child "no shared object could be built to slow fsync"
+		return
+	fi
+	ST=$T/sync.jsonl
+	GATE=$T/syncgate
+	logged=$(wc -l < "$LOG")
+	rm -f "$ST" "$ST.tmp"
+	syncstart "$ST"
+	if waitfor test -f "$ST.tmp"; then ok sync-child-started
+	else bad sync-child-started "no $ST.tmp"; fi
+	# that request's connection was open at the fork: the child closed it
+	check sync-open-client-closed "$synced" 0
+	# served, and closed: the child holds no client's socket
+	got=$(printf '%s\n' '{"cmd":"SET","session_id":"during","status":"question"}' |
+		"$SDC" -w 3000 "$SOCK")
+	check sync-serves-meanwhile "$?:$(echo "$got" | grep -c '"ok":true')" "0:1"
+	check sync-hook-closed "$(printf '{"hook_event_name":"Stop","session_id":"h1","cwd":"/h"}' |
+		"$SDC" -w 3000 "$SOCK"; echo $?)" 0
+	check sync-both-files "$(grep -c '"during"' "$ST") $(grep -c '"during"' "$ST.tmp")" "1 1"
+	before=$(listnorm)
+	: > "$GATE"
+	if waitfor test ! -f "$ST.tmp"; then ok sync-installed
+	else bad sync-installed "$ST.tmp still there"; fi
+	req '{"cmd":"SET","session_id":"after","status":"working"}' > /dev/null
+	check sync-journal-after "$(grep -c '"after"' "$ST")" 1
+	before=$(listnorm)
+	kill -9 "$dpid"
+	waitfor gone "$dpid"
+	start "$SMALL" -t 0 -S "$ST"
+	check sync-restores "$(listnorm)" "$before"
+	stop
+
+	# killed while the child syncs: the old file has every change
+	rm -f "$ST" "$ST.tmp"
+	syncstart "$ST"
+	waitfor test -f "$ST.tmp"
+	req '{"cmd":"SET","session_id":"during","status":"attention"}' > /dev/null
+	before=$(listnorm)
+	kill -9 "$dpid"
+	waitfor gone "$dpid"
+	: > "$GATE"	# the orphaned child may end
+	start "$SMALL" -t 0 -S "$ST"
+	check sync-killed-old-file-whole "$(listnorm)" "$before"
+	stop
+	check sync-no-failure "$(newlog | grep -c failed)" 0
+
+	# the sync fails: told, retried, and the file is written again
+	rm -f "$ST" "$ST.tmp"
+	logged=$(wc -l < "$LOG")
+	: > "$T/syncfail"
+	syncstart "$ST"
+	: > "$GATE"
+	waitfor test ! -f "$ST.tmp"
+	check sync-fail-told "$(newlog | grep -c 'sync failed: Input/output error; retrying')" 1
+	req '{"cmd":"SET","session_id":"meanwhile","status":"question"}' > /dev/null
+	rm -f "$T/syncfail"
+	if waitfor logsays 'written again'; then ok sync-fail-retried
+	else bad sync-fail-retried "$(newlog)"; fi
+	before=$(listnorm)
+	kill -9 "$dpid"
+	waitfor gone "$dpid"
+	start "$SMALL" -t 0 -S "$ST"
+	check sync-fail-restores "$(listnorm)" "$before"
+	stop
+}
+
 # plan usage: a fake command whose behaviour a file chooses
 fakeusage() {
 	cat > "$T/fake-usage" <<FAKE
