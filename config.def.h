@@ -50,6 +50,8 @@
 #define USAGETIMEOUT  20       /* seconds before a fetch is killed */
 #define USAGEMAX      16384    /* bytes of a fetch's output */
 
+#define RULEMATCHMAX  127      /* bytes of an event name or value a rule compares */
+
 /*
  * Claude Code hook events, first matching rule wins. A rule matches when
  * the payload's hook_event_name is event and, if field is set, the

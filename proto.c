@@ -1159,7 +1159,7 @@ variable(const struct proto_env *env, const struct session *self,
 	const struct session *s;
 	const struct tally *t;
 	const char *b;
-	char key[32], num[64];
+	char key[VARNAMEMAX + 1], num[64];
 	size_t blen;
 	int i, count, st;
 	long long reset;
@@ -1368,7 +1368,8 @@ statusline(const struct proto_env *env, struct proto_out *o, struct req *r)
 static int
 hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 {
-	static char event[64], value[128], msg[MSGMAX + 8];
+	static char event[RULEMATCHMAX + 1], value[RULEMATCHMAX + 1];
+	static char msg[MSGMAX + 8];
 	const struct rule *rule = NULL;
 	struct session *s;
 	struct jfield *agentid, *mf;
@@ -2026,15 +2027,23 @@ proto_warn(struct proto_out *o, const char *msg)
 	o->notelen = notes.full ? 0 : notes.len;
 }
 
-void
+const char *
 proto_init(int journal)
 {
+	int i;
+
+	for (i = 0; i < (int)LEN(rules); i++)
+		if (strlen(rules[i].event) > RULEMATCHMAX ||
+		    (rules[i].value && strlen(rules[i].value) > RULEMATCHMAX))
+			return "a rule's event or value is longer than "
+			       "RULEMATCHMAX: it could never match";
 	journaling = journal;
 	ndirty = 0;
 	jw_init(&jnl, jbuf, sizeof(jbuf));
 	store_init();
 	usagestate = USAGE_NEVER;
 	usagelen = 0;
+	return NULL;
 }
 
 /*
@@ -2049,7 +2058,7 @@ dispatch(const struct proto_env *env, struct proto_out *o, struct req *r,
 {
 	struct jfield *cmd, *ver, *ev;
 	unsigned long long v;
-	char name[16];        /* longer than any command name */
+	char name[CMDNAMEMAX + 1];
 	int i, present;
 
 	if (!(cmd = field(r, "cmd"))) {

@@ -1520,7 +1520,7 @@ int
 main(int argc, char *argv[])
 {
 	struct sigaction sa;
-	const char *sockopt = NULL, *stateopt = NULL;
+	const char *sockopt = NULL, *stateopt = NULL, *err;
 	char *end, b;
 	int opt, detach = 0, ready[2] = { -1, -1 }, fd, i, st;
 	pid_t pid;
@@ -1605,10 +1605,11 @@ main(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGCHLD, &sa, NULL);
 
+	if ((err = proto_init(statefile[0] != '\0')))
+		die("config.h: %s", err);
 	setup();
 	for (i = 0; i < MAXCLIENTS; i++)
 		clients[i].fd = -1;
-	proto_init(statefile[0] != '\0');
 	tick();
 	started = loopms;
 	load();

@@ -167,7 +167,10 @@ struct proto_out {
 
 enum { PROTO_DONE, PROTO_AGAIN };
 
-void proto_init(int journaling);
+#define CMDNAMEMAX    15    /* bytes of a command name: a longer one is unknown */
+#define VARNAMEMAX    31    /* bytes of a FORMAT variable name: longer, none */
+
+const char *proto_init(int journaling); /* NULL, or what config.h got wrong */
 int proto_line(const struct proto_env *env, struct proto_out *o,
                const char *line, size_t len);
 int proto_toolong(const struct proto_env *env, struct proto_out *o,

@@ -92,6 +92,10 @@ sed -e 's/^#define MAXCLIENTS .*/#define MAXCLIENTS 8/' \
 echo "building (sanitizers: ${SANFLAGS:-off})"
 build "$T/def" "$top/config.def.h"
 build "$T/small" "$T/small.h"
+# a rule that could never match: the daemon refuses to start
+sed 's/^#define RULEMATCHMAX .*/#define RULEMATCHMAX 16/' "$top/config.def.h" \
+	> "$T/badrule.h"
+build "$T/badrule" "$T/badrule.h"
 $CC -std=c99 -Wall -Wextra -pedantic -D_POSIX_C_SOURCE=200809L -o "$T/sdc" \
 	"$top/test/sdc.c" || exit 1
 $CC -std=c99 -Wall -Wextra -pedantic -D_POSIX_C_SOURCE=200809L -o "$T/holder" \

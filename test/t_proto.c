@@ -45,7 +45,7 @@ tick(long long secs)
 static void
 start(void)
 {
-	proto_init(1);
+	CHECKM(proto_init(1) == NULL, "config.h's rules fit RULEMATCHMAX");
 	memset(&env, 0, sizeof(env));
 	env.started = 1000000;
 	env.mono = env.started;
