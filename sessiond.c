@@ -130,15 +130,17 @@ static int bigfreed;                 /* a big ring was given back */
 static char statefile[PATH_MAX];     /* "": no state file */
 static char loadbuf[RECMAX + 2];     /* a state file line, or a chunk */
 static int persisting;               /* the state file is ours to write */
-static int persistbroken;            /* a write failed: retry a snapshot */
+static int persistbroken;            /* the journal failed: closed */
 static long long persistretry;       /* monotonic ms */
 static int journalfd = -1;
 static size_t journalsize;           /* bytes in the state file */
 static pid_t syncpid = -1;           /* a child syncing FILE.tmp */
 static int syncfd = -1;              /* FILE.tmp, the snapshot and after */
 static size_t syncsize;              /* bytes in FILE.tmp */
-static int syncerr;                  /* errno of a failed write to it */
+static int syncerr;                  /* the journal failed meanwhile */
+static size_t syncfrom;              /* from this offset of the old file */
 static int compactdue;               /* another snapshot once it is in */
+static int compactretry;             /* a write failed: retry a snapshot */
 
 static const char *usagecmd = USAGECMD;
 static long usageinterval = USAGEINTERVAL;
@@ -975,22 +977,34 @@ writeall(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * A write of the state file failed (what, for why): said once until it
+ * works again, told to subscribers each time; a snapshot is retried.
+ */
 static void
-persistfailed(const char *what)
+retrylater(const char *what, const char *why)
 {
 	char msg[sizeof(statefile) + 256];
 
 	snprintf(msg, sizeof(msg), "state file %s: %s failed: %s; retrying",
-	         statefile, what, strerror(errno));
-	if (!persistbroken)
+	         statefile, what, why);
+	if (!compactretry)
 		warn("%s", msg);
-	persistbroken = 1;
+	compactretry = 1;
 	persistretry = monotonic() + RETRYSECS * 1000LL;
+	warnall(msg);
+}
+
+/* The journal failed (errno says why): closed until a snapshot is in. */
+static void
+persistfailed(const char *what)
+{
+	retrylater(what, strerror(errno));
+	persistbroken = 1;
 	if (journalfd >= 0) {
 		close(journalfd);
 		journalfd = -1;
 	}
-	warnall(msg);
 }
 
 /* FILE.tmp, the name a snapshot is written under before it is FILE */
@@ -998,6 +1012,18 @@ static void
 tmpname(char *buf, size_t size)
 {
 	snprintf(buf, size, "%s.tmp", statefile);
+}
+
+/* A snapshot that will not be FILE: closed, removed, retried. */
+static void
+dropsnapshot(int fd, const char *what, const char *why)
+{
+	char tmp[sizeof(statefile) + 8];
+
+	close(fd);
+	tmpname(tmp, sizeof(tmp));
+	unlink(tmp);
+	retrylater(what, why);
 }
 
 /*
@@ -1011,38 +1037,33 @@ install(int fd, size_t size)
 
 	tmpname(tmp, sizeof(tmp));
 	if (rename(tmp, statefile) < 0) {
-		persistfailed("rename");
-		close(fd);
-		unlink(tmp);
+		dropsnapshot(fd, "rename", strerror(errno));
 		return;
 	}
 	if (journalfd >= 0)
 		close(journalfd);
 	journalfd = fd;
 	journalsize = size;
-	if (persistbroken) {
+	persistbroken = 0;
+	if (compactretry) {
 		warn("state file %s: written again", statefile);
-		persistbroken = 0;
+		compactretry = 0;
 	}
 }
 
 /*
  * The child that syncs FILE.tmp. It closes every socket first: a client
- * whose connection it kept open would not see the daemon close it.
+ * or a newcomer whose socket it kept open would wait on it.
  */
 static void
-syncchild(int fd)
+syncchild(int fd, const sigset_t *mask)
 {
-	struct sigaction sa;
 	int i;
 
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_handler = SIG_IGN; /* a Ctrl-C meant for the daemon */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
+	signal(SIGINT, SIG_IGN); /* a Ctrl-C meant for the daemon */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	if (listenfd >= 0)
 		close(listenfd);
 	for (i = 0; i < MAXCLIENTS; i++)
@@ -1055,8 +1076,9 @@ syncchild(int fd)
 
 /*
  * Writes the whole table to FILE.tmp, syncs it and renames it over FILE.
- * In the loop (!wait) a child syncs while the daemon serves: records go
- * to both files until FILE.tmp is FILE, so either one is whole.
+ * In the loop (!wait) a child syncs while the daemon serves, and records
+ * go on to the old file; once the child is done, what they added is
+ * copied after the snapshot, so FILE.tmp is not written while it syncs.
  */
 static void
 compact(int wait)
@@ -1064,7 +1086,8 @@ compact(int wait)
 	struct proto_env env;
 	char tmp[sizeof(statefile) + 8];
 	size_t n, size = 0;
-	int fd, pos = 0;
+	int fd, err, pos = 0;
+	sigset_t block, mask;
 	pid_t pid;
 
 	if (!persisting)
@@ -1076,9 +1099,14 @@ compact(int wait)
 		}
 		endsync(1);
 	}
-	/* the old file stays whole meanwhile: what is due goes there first */
-	if (!wait)
-		flushjournal();
+	compactdue = 0;
+	/*
+	 * The old file stays the one to restore from meanwhile: what is due
+	 * goes there first. Without it (a write failed), or with deletions
+	 * it cannot take, the snapshot is synced here.
+	 */
+	if (!wait && (journalfd < 0 || persistbroken || flushjournal() < 0))
+		wait = 1;
 	proto_journaldrop(); /* the snapshot holds all of it */
 	if (wait && journalfd >= 0) {
 		close(journalfd);
@@ -1094,61 +1122,115 @@ compact(int wait)
 	envnow(&env);
 	while ((n = proto_snapshot(&env, loadbuf, sizeof(loadbuf), &pos)) > 0) {
 		if (writeall(fd, loadbuf, n) < 0) {
-			persistfailed("write");
-			close(fd);
-			unlink(tmp);
+			dropsnapshot(fd, "write", strerror(errno));
 			return;
 		}
 		size += n;
 	}
-	if (!wait && (pid = fork()) >= 0) {
-		if (pid == 0)
-			syncchild(fd);
-		syncpid = pid;
-		syncfd = fd;
-		syncsize = size;
-		syncerr = 0;
+	if (wait) { /* at start and stop */
+		if (fsync(fd) < 0)
+			dropsnapshot(fd, "sync", strerror(errno));
+		else
+			install(fd, size);
 		return;
 	}
-	/* at start and stop, or when no child can be had */
-	if (fsync(fd) < 0) {
-		persistfailed("sync");
-		close(fd);
-		unlink(tmp);
+	/* no signal reaches the child before it has its own handling */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &mask);
+	if ((pid = fork()) == 0)
+		syncchild(fd, &mask);
+	err = errno;
+	sigprocmask(SIG_SETMASK, &mask, NULL);
+	if (pid < 0) {
+		dropsnapshot(fd, "fork", strerror(err));
 		return;
 	}
-	install(fd, size);
+	syncpid = pid;
+	syncfd = fd;
+	syncsize = size;
+	syncerr = 0;
+	syncfrom = journalsize;
 }
 
 /*
- * The sync child is done (waited for it if wait): FILE.tmp becomes FILE,
- * or the failure is told and retried.
+ * Appends what the old file got while the child synced, from syncfrom
+ * on, to fd; -1 with errno set when that fails.
+ */
+static int
+copytail(int fd, size_t *size)
+{
+	size_t off = syncfrom;
+	ssize_t r;
+	int in, err;
+
+	if (off == journalsize)
+		return 0;
+	if ((in = open(statefile, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	while (off < journalsize) {
+		r = pread(in, loadbuf, journalsize - off < sizeof(loadbuf) ?
+		          journalsize - off : sizeof(loadbuf), (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || writeall(fd, loadbuf, (size_t)r) < 0) {
+			err = r == 0 ? EIO : errno; /* shorter than written */
+			close(in);
+			errno = err;
+			return -1;
+		}
+		off += (size_t)r;
+		*size += (size_t)r;
+	}
+	close(in);
+	return 0;
+}
+
+/*
+ * The sync child is done (waited for if wait): FILE.tmp gets the records
+ * written since and becomes FILE, or the failure is told and retried.
  */
 static void
 endsync(int wait)
 {
-	char tmp[sizeof(statefile) + 8];
+	const char *what = NULL, *why = NULL;
+	size_t size = syncsize;
 	int st, fd = syncfd;
+	pid_t r;
 
-	if (waitpid(syncpid, &st, wait ? 0 : WNOHANG) != syncpid)
-		return;
+	while ((r = waitpid(syncpid, &st, wait ? 0 : WNOHANG)) < 0 &&
+	       errno == EINTR)
+		;
+	if (r == 0)
+		return; /* still syncing */
 	syncpid = -1;
 	syncfd = -1;
-	if (syncerr || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		errno = syncerr ? syncerr :
-		        WIFEXITED(st) ? WEXITSTATUS(st) : EINTR;
-		close(fd);
-		tmpname(tmp, sizeof(tmp));
-		unlink(tmp);
-		persistfailed(syncerr ? "write" : "sync");
+	if (r < 0) {
+		what = "wait";
+		why = strerror(errno);
+	} else if (!WIFEXITED(st)) {
+		what = "sync";
+		why = "killed by a signal";
+	} else if (WEXITSTATUS(st) != 0) {
+		what = "sync";
+		why = strerror(WEXITSTATUS(st));
+	} else if (syncerr) {
+		what = "write";
+		why = strerror(syncerr);
+	} else if (copytail(fd, &size) < 0) {
+		what = "copy";
+		why = strerror(errno);
+	}
+	if (what) {
 		compactdue = 0; /* the retry writes all */
+		dropsnapshot(fd, what, why);
 		return;
 	}
-	install(fd, syncsize);
-	if (compactdue && !wait) {
-		compactdue = 0;
+	install(fd, size);
+	if (compactdue && !wait)
 		compact(0);
-	}
 }
 
 /*
@@ -1163,29 +1245,20 @@ flushjournal(void)
 	const char *p;
 	size_t n;
 
-	if (!persisting ||
-	    ((journalfd < 0 || persistbroken) && syncpid <= 0)) {
+	if (!persisting || journalfd < 0 || persistbroken) {
 		proto_journaldrop(); /* the next snapshot carries these */
 		return 0;
 	}
 	envnow(&env);
 	while ((n = proto_journal(&env, &p)) > 0) {
-		if (syncpid > 0 && !syncerr) {
-			if (writeall(syncfd, p, n) < 0)
-				syncerr = errno ? errno : EIO;
-			else
-				syncsize += n;
-		}
-		if (journalfd >= 0 && !persistbroken) {
-			if (writeall(journalfd, p, n) < 0) {
-				persistfailed("write");
-				if (syncpid <= 0) {
-					proto_journaldrop();
-					return 0;
-				}
-			} else {
-				journalsize += n;
-			}
+		if (writeall(journalfd, p, n) < 0) {
+			if (syncpid > 0)
+				syncerr = errno; /* its copy would miss these */
+			proto_journaldrop();
+			persistfailed("write");
+			return 0;
+		} else {
+			journalsize += n;
 		}
 		if (proto_journalclear() < 0)
 			return -1;
@@ -1422,10 +1495,10 @@ run(void)
 				}
 			}
 		}
-		if (persistbroken && !flushing && syncpid <= 0) {
+		if (compactretry && !flushing && syncpid <= 0) {
 			if (now >= persistretry)
 				compact(0);
-			if (persistbroken && persistretry < deadline)
+			if (compactretry && syncpid <= 0 && persistretry < deadline)
 				deadline = persistretry;
 		}
 

@@ -548,6 +548,11 @@ t_persist_compaction() {
 		echo "{\"cmd\":\"SET\",\"session_id\":\"c$((i % 5))\",\"status\":\"working\",\"priority\":$i}"
 		i=$((i + 1))
 	done | "$SDC" -w 20000 "$SOCK" > /dev/null
+	# a file grows past the bound while its snapshot syncs; once that is
+	# in, the next change starts the compaction due
+	waitfor test ! -f "$ST.tmp"
+	req '{"cmd":"SET","session_id":"c0","status":"working","priority":1}' > /dev/null
+	waitfor test ! -f "$ST.tmp"
 	size=$(wc -c < "$ST" | tr -d ' ')
 	if [ "$size" -le $((8192 + 8 * 3400)) ]; then ok journal-bounded
 	else bad journal-bounded "size $size"; fi
@@ -600,11 +605,12 @@ t_persist_sync_child() {
 	check sync-serves-meanwhile "$?:$(echo "$got" | grep -c '"ok":true')" "0:1"
 	check sync-hook-closed "$(printf '{"hook_event_name":"Stop","session_id":"h1","cwd":"/h"}' |
 		"$SDC" -w 3000 "$SOCK"; echo $?)" 0
-	check sync-both-files "$(grep -c '"during"' "$ST") $(grep -c '"during"' "$ST.tmp")" "1 1"
-	before=$(listnorm)
+	# the file being synced is not written: the old one gets the change
+	check sync-old-file-only "$(grep -c '"during"' "$ST") $(grep -c '"during"' "$ST.tmp")" "1 0"
 	: > "$GATE"
 	if waitfor test ! -f "$ST.tmp"; then ok sync-installed
 	else bad sync-installed "$ST.tmp still there"; fi
+	check sync-tail-copied "$(grep -c '"during"' "$ST")" 1
 	req '{"cmd":"SET","session_id":"after","status":"working"}' > /dev/null
 	check sync-journal-after "$(grep -c '"after"' "$ST")" 1
 	before=$(listnorm)
@@ -622,17 +628,19 @@ t_persist_sync_child() {
 	before=$(listnorm)
 	kill -9 "$dpid"
 	waitfor gone "$dpid"
-	: > "$GATE"	# the orphaned child may end
+	# the orphaned child still syncs: it holds no socket a newcomer finds
 	start "$SMALL" -t 0 -S "$ST"
 	check sync-killed-old-file-whole "$(listnorm)" "$before"
+	: > "$GATE"
 	stop
 	check sync-no-failure "$(newlog | grep -c failed)" 0
 
 	# the sync fails: told, retried, and the file is written again
 	rm -f "$ST" "$ST.tmp"
 	logged=$(wc -l < "$LOG")
-	: > "$T/syncfail"
 	syncstart "$ST"
+	waitfor test -f "$ST.tmp"
+	: > "$T/syncfail"
 	: > "$GATE"
 	waitfor test ! -f "$ST.tmp"
 	check sync-fail-told "$(newlog | grep -c 'sync failed: Input/output error; retrying')" 1
