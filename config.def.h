@@ -29,8 +29,7 @@
 
 /* state file (-S) */
 #define STALESECS     86400    /* sessions idle longer are dropped at load */
-#define JOURNALMAX    16777216 /* journal bytes, then compacted; replayed at
-                                  start after a crash: ~6 ms per MiB */
+#define JOURNALMAX    16777216 /* journal bytes, then compacted (6 ms/MiB) */
 #define RETRYSECS     10       /* after a failed write, retry this late */
 
 /* JSON */
@@ -51,7 +50,7 @@
 #define USAGETIMEOUT  20       /* seconds before a fetch is killed */
 #define USAGEMAX      16384    /* bytes of a fetch's output */
 
-#define RULEMATCHMAX  127      /* bytes of an event name or value a rule compares */
+#define RULEMATCHMAX  127      /* bytes of an event or value a rule compares */
 
 /*
  * Claude Code hook events, first matching rule wins. A rule matches when

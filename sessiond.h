@@ -167,8 +167,8 @@ struct proto_out {
 
 enum { PROTO_DONE, PROTO_AGAIN };
 
-#define CMDNAMEMAX    15    /* bytes of a command name: a longer one is unknown */
-#define VARNAMEMAX    31    /* bytes of a FORMAT variable name: longer, none */
+#define CMDNAMEMAX    15    /* bytes of a command name; longer: unknown */
+#define VARNAMEMAX    31    /* bytes of a FORMAT variable name; longer: none */
 
 const char *proto_init(int journaling); /* NULL, or what config.h got wrong */
 int proto_line(const struct proto_env *env, struct proto_out *o,
