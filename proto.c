@@ -33,6 +33,7 @@ struct req {
 struct cmd {
 	const char *name;
 	int (*fn)(const struct proto_env *, struct proto_out *, struct req *);
+	int reads;            /* leaves the table as it is */
 };
 
 static int again(struct proto_out *o, size_t need);
@@ -115,10 +116,12 @@ static const char *statusnames[] = {
 static const struct rule rules[] = RULES;
 
 static const struct cmd cmds[] = {
-	{ "SET", cmd_set }, { "GET", cmd_get }, { "LIST", cmd_list },
-	{ "RM", cmd_rm }, { "DELETE", cmd_delete }, { "REOPEN", cmd_reopen },
-	{ "SUB", cmd_sub }, { "STATUS", cmd_status }, { "DUMP", cmd_dump },
-	{ "STOP", cmd_stop }, { "USAGE", cmd_usage }, { "FORMAT", cmd_format },
+	{ "SET", cmd_set, 0 }, { "GET", cmd_get, 1 }, { "LIST", cmd_list, 1 },
+	{ "RM", cmd_rm, 0 }, { "DELETE", cmd_delete, 0 },
+	{ "REOPEN", cmd_reopen, 0 }, { "SUB", cmd_sub, 1 },
+	{ "STATUS", cmd_status, 1 }, { "DUMP", cmd_dump, 1 },
+	{ "STOP", cmd_stop, 1 }, { "USAGE", cmd_usage, 1 },
+	{ "FORMAT", cmd_format, 1 },
 };
 
 static char replybuf[REPLYMAX];      /* the reply of the current line */
@@ -139,8 +142,13 @@ static char idbuf[IDMAX + 1];
 static const char *cmdname = "";     /* the command being run */
 static char strbuf[DIRMAX + 1];      /* scratch for decoded strings */
 
-static struct tally {                /* of the table, for this line */
+/*
+ * Of the table, kept while it does not change: status lines asking again
+ * and again within one pass share one walk. Time moves inactive.
+ */
+static struct tally {
 	int valid;
+	long long mono;              /* the clock it was taken at */
 	int n[ST_CLOSED + 1];        /* sessions by status */
 	int sessions, inactive;
 	const struct session *top;
@@ -1103,6 +1111,7 @@ tallied(const struct proto_env *env)
 	}
 	tally.top = top;
 	tally.valid = 1;
+	tally.mono = env->mono;
 	return &tally;
 }
 
@@ -1160,6 +1169,7 @@ variable(const struct proto_env *env, const struct session *self,
 	const struct tally *t;
 	const char *b;
 	char key[VARNAMEMAX + 1], num[64];
+	struct jw nw;
 	size_t blen;
 	int i, count, st;
 	long long reset;
@@ -1176,7 +1186,9 @@ variable(const struct proto_env *env, const struct session *self,
 		count = st >= 0 ? t->n[st] :
 		        !strcmp(key, "active") ? t->sessions - t->n[ST_CLOSED] :
 		        !strcmp(key, "inactive") ? t->inactive : t->sessions;
-		snprintf(out, size, "%d", count);
+		jw_init(&nw, out, size - 1);
+		jw_u64(&nw, (unsigned long long)count);
+		out[nw.len] = '\0';
 		return 0;
 	}
 	for (i = 0; i < (int)LEN(pcts); i++) {
@@ -1202,24 +1214,28 @@ variable(const struct proto_env *env, const struct session *self,
 	if (!s)
 		return 0;
 	b = strchr(key, '.') + 1;
+	jw_init(&nw, out, size - 1); /* size holds the longest of them */
 	if (!strcmp(b, "id")) {
-		snprintf(out, size, "%s", s->id);
+		jw_mem(&nw, s->id, s->idlen);
 	} else if (!strcmp(b, "status")) {
-		snprintf(out, size, "%s", statusnames[s->status]);
+		jw_raw(&nw, statusnames[s->status]);
 	} else if (!strcmp(b, "dir") && s->hasdir) {
 		b = basename_of(s->dir, &blen);
-		snprintf(out, size, "%.*s", (int)blen, b);
+		jw_mem(&nw, b, blen);
 	} else if (!strcmp(b, "path") && s->hasdir) {
-		snprintf(out, size, "%s", s->dir);
+		jw_mem(&nw, s->dir, s->dirlen);
 	} else if (!strcmp(b, "elapsed")) {
 		duration(out, size, (env->mono - s->since) / 1000);
+		return 0;
 	} else if (!strcmp(b, "idle")) {
 		duration(out, size, (env->mono - s->active) / 1000);
+		return 0;
 	} else if (!strcmp(b, "message") && s->hasmsg) {
-		snprintf(out, size, "%s", s->msg);
+		jw_raw(&nw, s->msg);
 	} else if (!strcmp(b, "agent")) {
-		snprintf(out, size, "%s", s->agent);
+		jw_mem(&nw, s->agent, s->agentlen);
 	}
+	out[nw.len] = '\0';
 	return 0;
 }
 
@@ -1241,13 +1257,16 @@ render(const struct proto_env *env, const struct session *self,
 	char subbuf[TEXTMAX];
 
 	for (i = 0; i < n; i++) {
-		if (t[i] == '}' && i + 1 < n && t[i + 1] == '}') {
-			jw_mem(w, "}", 1);
-			i++;
+		if (t[i] != '{' && t[i] != '}') { /* a run of plain text */
+			for (j = i + 1; j < n && t[j] != '{' && t[j] != '}'; j++)
+				;
+			jw_mem(w, t + i, j - i);
+			i = j - 1;
 			continue;
 		}
-		if (t[i] != '{') {
-			jw_mem(w, t + i, 1);
+		if (t[i] == '}') { /* "}}" or a lone one: one brace */
+			jw_mem(w, "}", 1);
+			i += i + 1 < n && t[i + 1] == '}';
 			continue;
 		}
 		if (i + 1 < n && t[i + 1] == '{') {
@@ -1903,6 +1922,7 @@ proto_restore(const struct proto_env *env, const char *line, size_t len)
 	struct jfield *del;
 	int present, delta, n;
 
+	tally.valid = 0;
 	if (scanreq(&r, line, len) != JE_OK)
 		return -1;
 	cmdname = "record";
@@ -1968,6 +1988,7 @@ proto_loaded(const struct proto_env *env, long long stalesecs)
 	struct session *s;
 	int pos = 0;
 
+	tally.valid = 0;
 	while ((s = store_next(&pos)))
 		if (env->mono - s->active > stalesecs * 1000)
 			forget(s);
@@ -1979,8 +2000,9 @@ proto_loaded(const struct proto_env *env, long long stalesecs)
  * Verifies what proto.c keeps beside the table: each rendered history is
  * what rendering it again gives, the kept lengths and plain flags are
  * the strings', and the sessions whose records are due are listed once
- * each. 0 when sound. For tests.
+ * each. 0 when sound.
  */
+#ifdef CHECKS /* tests and the fuzzer; not the daemon */
 int
 proto_check(void)
 {
@@ -2012,6 +2034,7 @@ proto_check(void)
 			return -3;
 	return 0;
 }
+#endif
 
 /* A warn notification for a daemon-side problem. */
 void
@@ -2038,6 +2061,7 @@ proto_init(int journal)
 			return "a rule's event or value is longer than "
 			       "RULEMATCHMAX: it could never match";
 	journaling = journal;
+	tally.valid = 0;
 	ndirty = 0;
 	jw_init(&jnl, jbuf, sizeof(jbuf));
 	store_init();
@@ -2062,6 +2086,7 @@ dispatch(const struct proto_env *env, struct proto_out *o, struct req *r,
 	int i, present;
 
 	if (!(cmd = field(r, "cmd"))) {
+		tally.valid = 0; /* hook events and status lines change it */
 		ev = field(r, "hook_event_name");
 		if (!field(r, "session_id")) {
 			if (!ev)
@@ -2093,6 +2118,8 @@ dispatch(const struct proto_env *env, struct proto_out *o, struct req *r,
 	for (i = 0; present && i < (int)LEN(cmds); i++) {
 		if (iscmd(cmds[i].name, name)) {
 			cmdname = cmds[i].name;
+			if (!cmds[i].reads)
+				tally.valid = 0;
 			return cmds[i].fn(env, o, r);
 		}
 	}
@@ -2117,7 +2144,8 @@ serve(const struct proto_env *env, struct proto_out *o, const char *line,
 		return again(o, ONEREPLYMAX);
 	jw_init(&notes, notebuf, sizeof(notebuf));
 	listening = env->subscribers > 0;
-	tally.valid = 0;
+	if (tally.mono != env->mono)
+		tally.valid = 0;
 	onebuf = o->buf && o->bufcap >= ONEREPLYMAX ? o->buf : replybuf;
 	onecap = onebuf == replybuf ? sizeof(replybuf) : o->bufcap;
 	err = scanreq(&r, line, len);

@@ -115,7 +115,7 @@ for u in "$top"/test/t_*.c; do
 	n=$(basename "$u" .c)
 	for cfg in def small; do
 		if ! (cd "$T/$cfg" && $CC $CFLAGS $CPPFLAGS -I. -I"$top/test" \
-		      -o "$n" "$u" proto.c store.c ring.c json.c); then
+		      -DCHECKS -o "$n" "$u" proto.c store.c ring.c json.c); then
 			bad "$n ($cfg) build"
 			continue
 		fi

@@ -32,7 +32,7 @@ for t in $targets; do
 	M=$(echo "$t" | tr a-z A-Z)
 	(cd "$T" && $CC -std=c99 -g -O1 -fno-omit-frame-pointer \
 	    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -D_POSIX_C_SOURCE=200809L -DVERSION=\"fuzz\" -DFUZZ_$M -I. \
+	    -D_POSIX_C_SOURCE=200809L -DVERSION=\"fuzz\" -DFUZZ_$M -DCHECKS -I. \
 	    -o "fuzz-$t" "$top/test/fuzz.c" proto.c store.c ring.c json.c) ||
 	{
 		echo "fuzz-$t: build failed (clang with libFuzzer needed)"

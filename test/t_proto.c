@@ -823,6 +823,51 @@ format(void)
 	CHECK(store_check() == 0 && proto_check() == 0);
 }
 
+/*
+ * FORMAT keeps its counts while the table and the clock stand still:
+ * every kind of change must show in the next one all the same.
+ */
+static void
+formatkept(void)
+{
+	static const char *f = "{\"cmd\":\"FORMAT\",\"raw\":true,"
+	                       "\"format\":\"{attention}/{working}/{closed} "
+	                       "{inactive} {top.id}\"}";
+
+	start();
+	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"attention\","
+	    "\"working_dir\":\"/\"}");
+	run(f);
+	CHECK(is(reply, "1/0/0 0 a\n"));
+	run(f); /* asked again, nothing changed */
+	CHECK(is(reply, "1/0/0 0 a\n"));
+	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\"}");
+	run(f);
+	CHECK(is(reply, "0/1/0 0 a\n"));
+	run("{\"session_id\":\"b\",\"hook_event_name\":\"Stop\"}");
+	run(f);
+	CHECK(is(reply, "1/1/0 0 b\n"));
+	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"attention\","
+	    "\"priority\":5}");
+	run(f);
+	CHECK(is(reply, "2/0/0 0 a\n"));
+	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"closed\"}");
+	run(f);
+	CHECK(is(reply, "1/0/1 0 b\n"));
+	run("{\"cmd\":\"DELETE\",\"session_id\":\"b\"}");
+	run(f);
+	CHECK(is(reply, "0/0/1 0 \n"));
+	run("{\"cmd\":\"REOPEN\",\"session_id\":\"a\"}");
+	run(f);
+	CHECK(is(reply, "1/0/0 0 a\n"));
+	tick(INACTIVESECS + 1); /* only the clock moves */
+	run(f);
+	CHECK(is(reply, "1/0/0 1 a\n"));
+	CHECK(proto_restore(&env, "{\"deleted\":\"a\"}", 15) == 0);
+	run(f);
+	CHECK(is(reply, "0/0/0 0 \n"));
+}
+
 /* Replies about one session rendered in the caller's buffer. */
 static void
 inplace(void)
@@ -1461,6 +1506,7 @@ main(void)
 	hooks();
 	statusline();
 	format();
+	formatkept();
 	again();
 	inplace();
 	toolong();
