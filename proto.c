@@ -1083,8 +1083,8 @@ cmd_usage(const struct proto_env *env, struct proto_out *o, struct req *r)
  * then question, then working; higher priority, then waiting longer),
  * from one walk of the table however many variables a template holds.
  */
-static const struct tally *
-tallied(const struct proto_env *env)
+static void
+count(struct tally *t, long long mono)
 {
 	static const int rank[] = {
 		[ST_WORKING] = 1, [ST_ATTENTION] = 3, [ST_QUESTION] = 2,
@@ -1094,24 +1094,29 @@ tallied(const struct proto_env *env)
 	struct session *s;
 	int pos = 0;
 
-	if (tally.valid)
-		return &tally;
-	memset(&tally, 0, sizeof(tally));
+	memset(t, 0, sizeof(*t));
 	while ((s = store_next(&pos))) {
-		tally.sessions++;
-		tally.n[s->status]++;
+		t->sessions++;
+		t->n[s->status]++;
 		if (s->status == ST_CLOSED)
 			continue;
-		tally.inactive += inactive(env, s);
+		t->inactive += mono - s->active > INACTIVESECS * 1000LL;
 		if (!top || rank[s->status] > rank[top->status] ||
 		    (rank[s->status] == rank[top->status] &&
 		     (s->priority > top->priority ||
 		      (s->priority == top->priority && s->since < top->since))))
 			top = s;
 	}
-	tally.top = top;
-	tally.valid = 1;
-	tally.mono = env->mono;
+	t->top = top;
+	t->valid = 1;
+	t->mono = mono;
+}
+
+static const struct tally *
+tallied(const struct proto_env *env)
+{
+	if (!tally.valid)
+		count(&tally, env->mono);
 	return &tally;
 }
 
@@ -1245,11 +1250,14 @@ variable(const struct proto_env *env, const struct session *self,
  * it is empty or 0, {{ and }} literal braces. Returns 1 when a variable
  * rendered empty or 0.
  */
+#define VALMAX (DIRMAX + MSGMAX + 64)
+BUILDCHECK(valmax, IDMAX < VALMAX && AGENTMAX < VALMAX); /* variable() */
+
 static int
 render(const struct proto_env *env, const struct session *self,
        const char *t, size_t n, struct jw *w, int depth)
 {
-	static char val[DIRMAX + MSGMAX + 64]; /* used between recursions */
+	static char val[VALMAX]; /* used between recursions */
 	size_t i, j, start, vlen;
 	int open, empty = 0, json;
 	const char *bar;
@@ -2008,6 +2016,7 @@ proto_check(void)
 {
 	static char fresh[sizeof(((struct session *)0)->histjson)];
 	struct session *s;
+	struct tally t;
 	struct jw w;
 	int pos = 0, i, n = 0;
 
@@ -2032,6 +2041,12 @@ proto_check(void)
 	for (i = 0; i < ndirty; i++)
 		if (!dirty[i]->used || !dirty[i]->dirty)
 			return -3;
+	if (tally.valid) { /* kept counts are still the table's */
+		count(&t, tally.mono);
+		if (memcmp(t.n, tally.n, sizeof(t.n)) || t.top != tally.top ||
+		    t.sessions != tally.sessions || t.inactive != tally.inactive)
+			return -4;
+	}
 	return 0;
 }
 #endif
@@ -2050,16 +2065,41 @@ proto_warn(struct proto_out *o, const char *msg)
 	o->notelen = notes.full ? 0 : notes.len;
 }
 
+/*
+ * What makes one of the n rules unable ever to match: an event or value
+ * longer than RULEMATCHMAX, a field name longer than KEYMAX (the scanner
+ * keeps no such name). NULL when there is nothing.
+ */
+const char *
+proto_badrule(const struct rule *r, int n)
+{
+	static char msg[128];
+	const char *what = NULL;
+	int i;
+
+	for (i = 0; i < n && !what; i++) {
+		if (strlen(r[i].event) > RULEMATCHMAX)
+			what = "event longer than RULEMATCHMAX";
+		else if (r[i].value && strlen(r[i].value) > RULEMATCHMAX)
+			what = "value longer than RULEMATCHMAX";
+		else if ((r[i].field && strlen(r[i].field) > KEYMAX) ||
+		         (r[i].msgfield && strlen(r[i].msgfield) > KEYMAX))
+			what = "field name longer than KEYMAX";
+	}
+	if (!what)
+		return NULL;
+	snprintf(msg, sizeof(msg), "rule %d (%.32s): %s, it could never match",
+	         i, r[i - 1].event, what);
+	return msg;
+}
+
 const char *
 proto_init(int journal)
 {
-	int i;
+	const char *bad;
 
-	for (i = 0; i < (int)LEN(rules); i++)
-		if (strlen(rules[i].event) > RULEMATCHMAX ||
-		    (rules[i].value && strlen(rules[i].value) > RULEMATCHMAX))
-			return "a rule's event or value is longer than "
-			       "RULEMATCHMAX: it could never match";
+	if ((bad = proto_badrule(rules, (int)LEN(rules))))
+		return bad;
 	journaling = journal;
 	tally.valid = 0;
 	ndirty = 0;

@@ -136,7 +136,9 @@ struct session *store_oldestclosed(void);
 struct session *store_next(int *pos);
 int store_count(void);
 int store_nclosed(void);
+#ifdef CHECKS /* tests and the fuzzer */
 int store_check(void);
+#endif
 
 /* proto.c */
 struct proto_env {
@@ -171,6 +173,7 @@ enum { PROTO_DONE, PROTO_AGAIN };
 #define VARNAMEMAX    31    /* bytes of a FORMAT variable name; longer: none */
 
 const char *proto_init(int journaling); /* NULL, or what config.h got wrong */
+const char *proto_badrule(const struct rule *r, int n);
 int proto_line(const struct proto_env *env, struct proto_out *o,
                const char *line, size_t len);
 int proto_toolong(const struct proto_env *env, struct proto_out *o,
@@ -188,7 +191,9 @@ size_t proto_snapshot(const struct proto_env *env, char *buf, size_t cap,
 int proto_restore(const struct proto_env *env, const char *line, size_t len);
 void proto_loaded(const struct proto_env *env, long long stalesecs);
 void proto_warn(struct proto_out *o, const char *msg);
+#ifdef CHECKS
 int proto_check(void);
+#endif
 
 /*
  * Sizes of the largest replies, escaping counted at its worst: six bytes

@@ -353,8 +353,8 @@ t_lifecycle() {
 	check bad-flag "$? $(grep -c '^usage: sessiond ' "$T/usage")" "1 1"
 	"$DEF" -t abc 2> /dev/null
 	check bad-idle "$?" 1
-	"$T/badrule/sessiond" -f -s "$SOCK" -S '' 2> "$T/badrule.err"
-	check rule-too-long "$? $(cat "$T/badrule.err")" "1 sessiond: config.h: a rule's event or value is longer than RULEMATCHMAX: it could never match"
+	"$T/badrule/sessiond" -f -s "$SOCK" -S '' -t 1 2> "$T/badrule.err"
+	check rule-too-long "$? $(cat "$T/badrule.err")" "1 sessiond: config.h: rule 6 (PermissionRequest): event longer than RULEMATCHMAX, it could never match"
 	if [ ! -e "$SOCK" ]; then ok rule-too-long-no-socket; else bad rule-too-long-no-socket; fi
 }
 

@@ -167,9 +167,9 @@ snap(const char *id, const char *agent, const char *status, const char *dir,
 static int
 is(const char *got, const char *want)
 {
-	if (!strcmp(got, want))
+	if (got && !strcmp(got, want))
 		return 1;
-	fprintf(stderr, "got:  %s\nwant: %s\n", got, want);
+	fprintf(stderr, "got:  %s\nwant: %s\n", got ? got : "(null)", want);
 	return 0;
 }
 
@@ -860,12 +860,79 @@ formatkept(void)
 	run("{\"cmd\":\"REOPEN\",\"session_id\":\"a\"}");
 	run(f);
 	CHECK(is(reply, "1/0/0 0 a\n"));
+	CHECK(proto_check() == 0); /* the kept counts are the table's */
+	run("{\"cmd\":\"RM\",\"session_id\":\"a\"}");
+	run(f);
+	CHECK(is(reply, "0/0/1 0 \n"));
+	run("{\"cmd\":\"REOPEN\",\"session_id\":\"a\"}");
 	tick(INACTIVESECS + 1); /* only the clock moves */
 	run(f);
 	CHECK(is(reply, "1/0/0 1 a\n"));
-	CHECK(proto_restore(&env, "{\"deleted\":\"a\"}", 15) == 0);
+	proto_loaded(&env, INACTIVESECS); /* idle longer: dropped at load */
 	run(f);
 	CHECK(is(reply, "0/0/0 0 \n"));
+	run("{\"session_id\":\"m\",\"hook_event_name\":\"Notification\","
+	    "\"notification_type\":\"permission_prompt\","
+	    "\"message\":\"Which one?\"}");
+	run("{\"cmd\":\"FORMAT\",\"raw\":true,\"format\":\"} {top.message}"
+	    " {self.message}}}\",\"session_id\":\"m\"}");
+	CHECK(is(reply, "} Which one? Which one?}\n"));
+	CHECK(proto_restore(&env, "{\"deleted\":\"m\"}", 15) == 0);
+	run(f);
+	CHECK(is(reply, "0/0/0 0 \n"));
+	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\"}");
+	run(f);
+	CHECK(is(reply, "0/1/0 0 a\n"));
+	CHECK(proto_check() == 0);
+	start();
+	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\"}");
+	run(f);
+	CHECK(is(reply, "0/1/0 0 a\n"));
+	start(); /* a new table at the same clock */
+	run(f);
+	CHECK(is(reply, "0/0/0 0 \n"));
+}
+
+/* Rules that could never match are found at start. */
+static void
+badrules(void)
+{
+	char longer[RULEMATCHMAX + 2], key[KEYMAX + 2];
+	struct rule r[2] = {
+		{ "Stop", NULL, NULL, ST_ATTENTION, NULL },
+		{ "Notification", "notification_type", "idle_prompt",
+		  ST_ATTENTION, "message" },
+	};
+
+	memset(longer, 'e', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	memset(key, 'k', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	CHECK(proto_badrule(r, 2) == NULL);
+	longer[RULEMATCHMAX] = '\0'; /* as long as can be: fine */
+	r[1].event = longer;
+	r[1].value = longer;
+	CHECK(proto_badrule(r, 2) == NULL);
+	longer[RULEMATCHMAX] = 'e';
+	CHECK(is(proto_badrule(r, 2), "rule 2 (eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee): "
+	         "event longer than RULEMATCHMAX, it could never match"));
+	r[1].event = "Notification";
+	CHECK(is(proto_badrule(r, 2), "rule 2 (Notification): value longer "
+	         "than RULEMATCHMAX, it could never match"));
+	r[1].value = "idle_prompt";
+	key[KEYMAX] = '\0';
+	r[1].field = key;
+	r[1].msgfield = key;
+	CHECK(proto_badrule(r, 2) == NULL);
+	key[KEYMAX] = 'k';
+	CHECK(is(proto_badrule(r, 2), "rule 2 (Notification): field name "
+	         "longer than KEYMAX, it could never match"));
+	r[1].field = "notification_type";
+	CHECK(proto_badrule(r, 2) != NULL); /* the message field too */
+	r[1].msgfield = NULL;
+	r[0].field = key;
+	CHECK(is(proto_badrule(r, 2), "rule 1 (Stop): field name longer than "
+	         "KEYMAX, it could never match"));
 }
 
 /* Replies about one session rendered in the caller's buffer. */
@@ -1507,6 +1574,7 @@ main(void)
 	statusline();
 	format();
 	formatkept();
+	badrules();
 	again();
 	inplace();
 	toolong();
