@@ -204,9 +204,9 @@ run() {
 }
 
 mix=set:1,get:1,hook:1,format:1
-# the rows the targets are read from run three times, in turn with echo:
-# the median of three is steadier on a shared machine than one run
-rounds=3
+# the rows the targets are read from run five times, in turn with echo:
+# the median of five is steadier on a shared machine than one run
+rounds=5
 printf 'bench: %s s per run, %d runs ' "$secs" $((40 + 6 * 2 * (rounds - 1))) >&2
 for c in 1 8 50; do
 	for d in 1 16; do
