@@ -128,16 +128,15 @@ static int waitbig;                  /* some client waits for a big ring */
 static int bigfreed;                 /* a big ring was given back */
 
 static char statefile[PATH_MAX];     /* "": no state file */
+static char statetmp[PATH_MAX + 8];  /* its snapshot before it is FILE */
 static char loadbuf[RECMAX + 2];     /* a state file line, or a chunk */
 static int persisting;               /* the state file is ours to write */
-static int persistbroken;            /* the journal failed: closed */
 static long long persistretry;       /* monotonic ms */
 static int journalfd = -1;
 static size_t journalsize;           /* bytes in the state file */
 static pid_t syncpid = -1;           /* a child syncing FILE.tmp */
 static int syncfd = -1;              /* FILE.tmp, the snapshot and after */
 static size_t syncsize;              /* bytes in FILE.tmp */
-static int syncerr;                  /* the journal failed meanwhile */
 static size_t syncfrom;              /* from this offset of the old file */
 static int compactdue;               /* another snapshot once it is in */
 static int compactretry;             /* a write failed: retry a snapshot */
@@ -1000,29 +999,18 @@ static void
 persistfailed(const char *what)
 {
 	retrylater(what, strerror(errno));
-	persistbroken = 1;
 	if (journalfd >= 0) {
 		close(journalfd);
 		journalfd = -1;
 	}
 }
 
-/* FILE.tmp, the name a snapshot is written under before it is FILE */
-static void
-tmpname(char *buf, size_t size)
-{
-	snprintf(buf, size, "%s.tmp", statefile);
-}
-
 /* A snapshot that will not be FILE: closed, removed, retried. */
 static void
 dropsnapshot(int fd, const char *what, const char *why)
 {
-	char tmp[sizeof(statefile) + 8];
-
 	close(fd);
-	tmpname(tmp, sizeof(tmp));
-	unlink(tmp);
+	unlink(statetmp);
 	retrylater(what, why);
 }
 
@@ -1033,10 +1021,7 @@ dropsnapshot(int fd, const char *what, const char *why)
 static void
 install(int fd, size_t size)
 {
-	char tmp[sizeof(statefile) + 8];
-
-	tmpname(tmp, sizeof(tmp));
-	if (rename(tmp, statefile) < 0) {
+	if (rename(statetmp, statefile) < 0) {
 		dropsnapshot(fd, "rename", strerror(errno));
 		return;
 	}
@@ -1044,7 +1029,6 @@ install(int fd, size_t size)
 		close(journalfd);
 	journalfd = fd;
 	journalsize = size;
-	persistbroken = 0;
 	if (compactretry) {
 		warn("state file %s: written again", statefile);
 		compactretry = 0;
@@ -1084,7 +1068,6 @@ static void
 compact(int wait)
 {
 	struct proto_env env;
-	char tmp[sizeof(statefile) + 8];
 	size_t n, size = 0;
 	int fd, err, pos = 0;
 	sigset_t block, mask;
@@ -1105,18 +1088,17 @@ compact(int wait)
 	 * goes there first. Without it (a write failed), or with deletions
 	 * it cannot take, the snapshot is synced here.
 	 */
-	if (!wait && (journalfd < 0 || persistbroken || flushjournal() < 0))
+	if (!wait && (journalfd < 0 || flushjournal() < 0))
 		wait = 1;
 	proto_journaldrop(); /* the snapshot holds all of it */
 	if (wait && journalfd >= 0) {
 		close(journalfd);
 		journalfd = -1;
 	}
-	tmpname(tmp, sizeof(tmp));
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
+	fd = open(statetmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
 	          0600);
-	if (fd < 0) {
-		persistfailed("create");
+	if (fd < 0) { /* the journal, if any, goes on */
+		retrylater("create", strerror(errno));
 		return;
 	}
 	envnow(&env);
@@ -1151,7 +1133,6 @@ compact(int wait)
 	syncpid = pid;
 	syncfd = fd;
 	syncsize = size;
-	syncerr = 0;
 	syncfrom = journalsize;
 }
 
@@ -1216,9 +1197,9 @@ endsync(int wait)
 	} else if (WEXITSTATUS(st) != 0) {
 		what = "sync";
 		why = strerror(WEXITSTATUS(st));
-	} else if (syncerr) {
+	} else if (journalfd < 0) { /* records since were dropped */
 		what = "write";
-		why = strerror(syncerr);
+		why = "the journal failed meanwhile";
 	} else if (copytail(fd, &size) < 0) {
 		what = "copy";
 		why = strerror(errno);
@@ -1245,21 +1226,18 @@ flushjournal(void)
 	const char *p;
 	size_t n;
 
-	if (!persisting || journalfd < 0 || persistbroken) {
+	if (!persisting || journalfd < 0) {
 		proto_journaldrop(); /* the next snapshot carries these */
 		return 0;
 	}
 	envnow(&env);
 	while ((n = proto_journal(&env, &p)) > 0) {
 		if (writeall(journalfd, p, n) < 0) {
-			if (syncpid > 0)
-				syncerr = errno; /* its copy would miss these */
 			proto_journaldrop();
 			persistfailed("write");
 			return 0;
-		} else {
-			journalsize += n;
 		}
+		journalsize += n;
 		if (proto_journalclear() < 0)
 			return -1;
 	}
@@ -1272,8 +1250,9 @@ persist(void)
 {
 	if (!proto_journaldue())
 		return;
+	/* after a failed one the retry timer says when: not every pass */
 	if (flushjournal() < 0 || (journalsize > JOURNALMAX && syncpid <= 0 &&
-	                           journalfd >= 0 && !persistbroken))
+	                           journalfd >= 0 && !compactretry))
 		compact(0);
 }
 
@@ -1640,6 +1619,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 	statepath(stateopt, sockpath(sockopt));
+	snprintf(statetmp, sizeof(statetmp), "%s.tmp", statefile);
 
 	if (detach) {
 		/* the parent returns once the socket accepts, or with the

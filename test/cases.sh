@@ -397,6 +397,16 @@ listnorm() {
 		-e 's/"idle_seconds":[0-9]*/I/g'
 }
 
+# restores NAME BINARY: killed (-9) and started again on $ST, the daemon
+# lists what it listed ($before, kept for later checks)
+restores() {
+	before=$(listnorm)
+	kill -9 "$dpid"
+	waitfor gone "$dpid"
+	start "$2" -t 0 -S "$ST"
+	check "$1" "$(listnorm)" "$before"
+}
+
 t_persist_restart() {
 	ST=$T/state.jsonl
 	rm -f "$ST"
@@ -412,11 +422,7 @@ t_persist_restart() {
 	printf '%s\n' '{"session_id":"hk","hook_event_name":"Notification","notification_type":"permission_prompt","message":"Claude needs your permission to use Bash","cwd":"/srv/x"}' >> "$T/pset"
 	printf '{"cmd":"GET","session_id":"hk"}\n' >> "$T/pset"
 	"$SDC" "$SOCK" < "$T/pset" > /dev/null
-	before=$(listnorm)
-	kill -9 "$dpid"
-	waitfor gone "$dpid"
-	start "$DEF" -t 0 -S "$ST"
-	check persist-kill9 "$(listnorm)" "$before"
+	restores persist-kill9 "$DEF"
 	check persist-closed-kept "$(req '{"cmd":"GET","session_id":"p3"}' | grep -c '"closed":true')" 1
 	check persist-deleted-gone "$(req '{"cmd":"GET","session_id":"p28"}')" \
 		'{"version":1,"ok":false,"error":"session not found: p28"}'
@@ -556,11 +562,7 @@ t_persist_compaction() {
 	size=$(wc -c < "$ST" | tr -d ' ')
 	if [ "$size" -le $((8192 + 8 * 3400)) ]; then ok journal-bounded
 	else bad journal-bounded "size $size"; fi
-	before=$(listnorm)
-	kill -9 "$dpid"
-	waitfor gone "$dpid"
-	start "$SMALL" -t 0 -S "$ST"
-	check compacted-restores "$(listnorm)" "$before"
+	restores compacted-restores "$SMALL"
 	stop
 }
 
@@ -569,7 +571,7 @@ newlog() { tail -n +$((logged + 1)) "$LOG"; }
 logsays() { newlog | grep -q "$1"; }
 syncstart() { # state file
 	: > "$GATE"	# open for the compaction at start
-	DENV="env LD_PRELOAD=$T/slowsync.so SYNCGATE=$GATE SYNCFAIL=$T/syncfail ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0"
+	DENV="env LD_PRELOAD=$T/slowsync.so SYNCGATE=$GATE SYNCFAIL=$T/syncfail SYNCCOUNT=$T/synccount ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0"
 	start "$SMALL" -t 0 -S "$1"
 	DENV=
 	rm -f "$GATE"
@@ -613,11 +615,7 @@ t_persist_sync_child() {
 	check sync-tail-copied "$(grep -c '"during"' "$ST")" 1
 	req '{"cmd":"SET","session_id":"after","status":"working"}' > /dev/null
 	check sync-journal-after "$(grep -c '"after"' "$ST")" 1
-	before=$(listnorm)
-	kill -9 "$dpid"
-	waitfor gone "$dpid"
-	start "$SMALL" -t 0 -S "$ST"
-	check sync-restores "$(listnorm)" "$before"
+	restores sync-restores "$SMALL"
 	stop
 
 	# killed while the child syncs: the old file has every change
@@ -625,12 +623,8 @@ t_persist_sync_child() {
 	syncstart "$ST"
 	waitfor test -f "$ST.tmp"
 	req '{"cmd":"SET","session_id":"during","status":"attention"}' > /dev/null
-	before=$(listnorm)
-	kill -9 "$dpid"
-	waitfor gone "$dpid"
 	# the orphaned child still syncs: it holds no socket a newcomer finds
-	start "$SMALL" -t 0 -S "$ST"
-	check sync-killed-old-file-whole "$(listnorm)" "$before"
+	restores sync-killed-old-file-whole "$SMALL"
 	: > "$GATE"
 	stop
 	check sync-no-failure "$(newlog | grep -c failed)" 0
@@ -644,15 +638,22 @@ t_persist_sync_child() {
 	: > "$GATE"
 	waitfor test ! -f "$ST.tmp"
 	check sync-fail-told "$(newlog | grep -c 'sync failed: Input/output error; retrying')" 1
+	# past JOURNALMAX still, but the retry waits for its timer (RETRYSECS,
+	# 1 s here): twenty changes, one pass each, start no snapshot each
+	: > "$T/synccount"
+	i=0
+	while [ $i -lt 20 ]; do
+		req "{\"cmd\":\"SET\",\"session_id\":\"z\",\"status\":\"working\",\"priority\":$i}" > /dev/null
+		i=$((i + 1))
+	done
+	n=$(wc -c < "$T/synccount" | tr -d ' ')
+	if [ "$n" -le 10 ]; then ok sync-fail-waits-for-retry
+	else bad sync-fail-waits-for-retry "$n syncs for 20 changes"; fi
 	req '{"cmd":"SET","session_id":"meanwhile","status":"question"}' > /dev/null
 	rm -f "$T/syncfail"
 	if waitfor logsays 'written again'; then ok sync-fail-retried
 	else bad sync-fail-retried "$(newlog)"; fi
-	before=$(listnorm)
-	kill -9 "$dpid"
-	waitfor gone "$dpid"
-	start "$SMALL" -t 0 -S "$ST"
-	check sync-fail-restores "$(listnorm)" "$before"
+	restores sync-fail-restores "$SMALL"
 	stop
 }
 

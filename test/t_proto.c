@@ -823,6 +823,16 @@ format(void)
 	CHECK(store_check() == 0 && proto_check() == 0);
 }
 
+/* The counts FORMAT gives, and proto_check() that they are the table's. */
+static void
+counts(const char *want)
+{
+	run("{\"cmd\":\"FORMAT\",\"raw\":true,\"format\":\"{attention}/"
+	    "{working}/{closed} {inactive} {top.id}\"}");
+	CHECK(is(reply, want));
+	CHECK(proto_check() == 0);
+}
+
 /*
  * FORMAT keeps its counts while the table and the clock stand still:
  * every kind of change must show in the next one all the same.
@@ -830,47 +840,31 @@ format(void)
 static void
 formatkept(void)
 {
-	static const char *f = "{\"cmd\":\"FORMAT\",\"raw\":true,"
-	                       "\"format\":\"{attention}/{working}/{closed} "
-	                       "{inactive} {top.id}\"}";
-
 	start();
 	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"attention\","
 	    "\"working_dir\":\"/\"}");
-	run(f);
-	CHECK(is(reply, "1/0/0 0 a\n"));
-	run(f); /* asked again, nothing changed */
-	CHECK(is(reply, "1/0/0 0 a\n"));
+	counts("1/0/0 0 a\n");
+	counts("1/0/0 0 a\n"); /* asked again, nothing changed */
 	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\"}");
-	run(f);
-	CHECK(is(reply, "0/1/0 0 a\n"));
+	counts("0/1/0 0 a\n");
 	run("{\"session_id\":\"b\",\"hook_event_name\":\"Stop\"}");
-	run(f);
-	CHECK(is(reply, "1/1/0 0 b\n"));
+	counts("1/1/0 0 b\n");
 	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"attention\","
 	    "\"priority\":5}");
-	run(f);
-	CHECK(is(reply, "2/0/0 0 a\n"));
+	counts("2/0/0 0 a\n");
 	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"closed\"}");
-	run(f);
-	CHECK(is(reply, "1/0/1 0 b\n"));
+	counts("1/0/1 0 b\n");
 	run("{\"cmd\":\"DELETE\",\"session_id\":\"b\"}");
-	run(f);
-	CHECK(is(reply, "0/0/1 0 \n"));
+	counts("0/0/1 0 \n");
 	run("{\"cmd\":\"REOPEN\",\"session_id\":\"a\"}");
-	run(f);
-	CHECK(is(reply, "1/0/0 0 a\n"));
-	CHECK(proto_check() == 0); /* the kept counts are the table's */
+	counts("1/0/0 0 a\n");
 	run("{\"cmd\":\"RM\",\"session_id\":\"a\"}");
-	run(f);
-	CHECK(is(reply, "0/0/1 0 \n"));
+	counts("0/0/1 0 \n");
 	run("{\"cmd\":\"REOPEN\",\"session_id\":\"a\"}");
 	tick(INACTIVESECS + 1); /* only the clock moves */
-	run(f);
-	CHECK(is(reply, "1/0/0 1 a\n"));
+	counts("1/0/0 1 a\n");
 	proto_loaded(&env, INACTIVESECS); /* idle longer: dropped at load */
-	run(f);
-	CHECK(is(reply, "0/0/0 0 \n"));
+	counts("0/0/0 0 \n");
 	run("{\"session_id\":\"m\",\"hook_event_name\":\"Notification\","
 	    "\"notification_type\":\"permission_prompt\","
 	    "\"message\":\"Which one?\"}");
@@ -878,19 +872,14 @@ formatkept(void)
 	    " {self.message}}}\",\"session_id\":\"m\"}");
 	CHECK(is(reply, "} Which one? Which one?}\n"));
 	CHECK(proto_restore(&env, "{\"deleted\":\"m\"}", 15) == 0);
-	run(f);
-	CHECK(is(reply, "0/0/0 0 \n"));
+	counts("0/0/0 0 \n");
 	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\"}");
-	run(f);
-	CHECK(is(reply, "0/1/0 0 a\n"));
-	CHECK(proto_check() == 0);
+	counts("0/1/0 0 a\n");
 	start();
 	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"working\"}");
-	run(f);
-	CHECK(is(reply, "0/1/0 0 a\n"));
+	counts("0/1/0 0 a\n");
 	start(); /* a new table at the same clock */
-	run(f);
-	CHECK(is(reply, "0/0/0 0 \n"));
+	counts("0/0/0 0 \n");
 }
 
 /* Rules that could never match are found at start. */
