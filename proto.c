@@ -382,16 +382,22 @@ inactive(const struct proto_env *env, const struct session *s)
 static int
 parsestatus(const char *name)
 {
+	const char *a;
 	int i;
 
-	switch (name[0]) { /* the names differ in their first letter */
+	/* the names differ in their first letter */
+	switch (name[0] | 0x20) {
 	case 'w': i = ST_WORKING; break;
 	case 'a': i = ST_ATTENTION; break;
 	case 'q': i = ST_QUESTION; break;
 	case 'c': i = ST_CLOSED; break;
 	default: return -1;
 	}
-	return strcmp(statusnames[i], name) ? -1 : i;
+	/* in any case, as ACD takes them: its CLI passes "Attention" on */
+	for (a = statusnames[i]; *a; a++, name++)
+		if ((*name | 0x20) != *a) /* the names are lowercase letters */
+			return -1;
+	return *name ? -1 : i;
 }
 
 /* Whether given is the command name, in any case (names are letters). */
@@ -928,6 +934,10 @@ cmd_reopen(const struct proto_env *env, struct proto_out *o, struct req *r)
 		return error(o, "WORKING_DIR_MISSING Working directory no longer "
 		             "exists: %s", s->dir);
 	store_setstatus(s, ST_ATTENTION, env->mono, env->wall);
+	if (s->priority) { /* reopened, it starts again, as in ACD */
+		s->priority = 0;
+		s->jmeta = 1;
+	}
 	save(s);
 	replysnap(&w, env, s, &at);
 	note_update(env, s, w.buf + at, w.len - at - 2);

@@ -29,6 +29,7 @@ t_commands() {
 	rmdir "$T/gone"
 	expect reopen-dir-missing '{"cmd":"REOPEN","session_id":"c"}' \
 		"{\"version\":1,\"ok\":false,\"error\":\"WORKING_DIR_MISSING Working directory no longer exists: $T/gone\"}"
+	req '{"cmd":"SET","session_id":"a","status":"attention","priority":5}' >/dev/null
 	req '{"cmd":"RM","session_id":"a"}' >/dev/null
 	expect reopen '{"cmd":"REOPEN","session_id":"a"}' \
 		"$OK$(snap a attention "$d" "$(h working),$(h attention),$(h closed),$(h attention)" false 0)}"
@@ -61,6 +62,13 @@ t_errors() {
 	expect set-no-status '{"cmd":"SET","session_id":"a"}' "$E\"SET requires status\"}"
 	expect bad-status '{"cmd":"SET","session_id":"a","status":"sleeping"}' \
 		"$E\"invalid status: sleeping (expected: working, attention, question, closed)\"}"
+	for st in Attention WORKING qUESTION; do
+		check "status-any-case-$st" "$(req "{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"$st\"}" | grep -o '"status":"[a-z]*","working_dir"')" \
+			"\"status\":\"$(echo $st | tr A-Z a-z)\",\"working_dir\""
+	done
+	for st in Workin workings 'w\u00f6rking' ''; do
+		check "bad-status-$st" "$(req "{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"$st\"}" | grep -c 'invalid status')" 1
+	done
 	expect id-type '{"cmd":"GET","session_id":42}' "$E\"field session_id must be a string\"}"
 	expect id-empty '{"cmd":"GET","session_id":""}' "$E\"field session_id is empty\"}"
 	long=$(printf '%0256d' 0)
