@@ -103,6 +103,8 @@ static void snapshot(struct jw *w, const struct proto_env *env,
 static int statusline(const struct proto_env *, struct proto_out *, struct req *);
 static const struct tally *tallied(const struct proto_env *env);
 static int usagefield(const char *key, char *out, size_t size);
+static int keptwindow(const struct proto_env *env, struct jw *w,
+                      const char *name, int got);
 static int variable(const struct proto_env *env, const struct session *self,
                     const char *name, size_t n, char *out, size_t size);
 static void usageobj(struct jw *w);
@@ -1572,6 +1574,45 @@ setusage(const struct proto_env *env, const char *obj, size_t len)
 }
 
 /*
+ * Writes the window name of the usage kept, when one is kept and its
+ * period has not ended: the statusLine payload may leave a window out, and
+ * ACD's clients cannot read a usage object without both.
+ */
+static int
+keptwindow(const struct proto_env *env, struct jw *w, const char *name,
+           int got)
+{
+	struct jfield f[FIELDMAX], in[FIELDMAX];
+	const char *base;
+	char iso[64];
+	long long t;
+	int nf, ni, i, j;
+
+	if (!usagelen || json_scan(usage, usagelen, f, FIELDMAX, &nf) != JE_OK)
+		return 0;
+	for (i = 0; i < nf; i++)
+		if (!strcmp(f[i].key, name) && f[i].type == J_OBJECT)
+			break;
+	if (i == nf)
+		return 0;
+	base = usage + f[i].off;
+	if (json_scan(base, f[i].len, in, FIELDMAX, &ni) != JE_OK)
+		return 0;
+	for (j = 0; j < ni; j++)
+		if (!strcmp(in[j].key, "resets_at") && in[j].type == J_STRING &&
+		    json_str(base + in[j].off, in[j].len, iso, sizeof(iso)) > 0 &&
+		    !isotime(iso, &t) && t > env->wall)
+			break;
+	if (j == ni)
+		return 0;
+	jw_raw(w, got ? ",\"" : "\"");
+	jw_raw(w, name);
+	jw_lit(w, "\":");
+	jw_mem(w, base, f[i].len);
+	return 1;
+}
+
+/*
  * Claude Code's statusLine payload carries rate_limits.five_hour and
  * .seven_day ({used_percentage, resets_at epoch}): usage for free.
  */
@@ -1588,7 +1629,7 @@ ratelimits(const struct proto_env *env, struct req *r)
 	char num[32];
 	double pct;
 	unsigned long long reset;
-	int nw, ni, i, k, j, got = 0;
+	int nw, ni, i, k, j, got = 0, fresh = 0;
 
 	if (!(rl = field(r, "rate_limits")) || rl->type != J_OBJECT)
 		return;
@@ -1603,8 +1644,10 @@ ratelimits(const struct proto_env *env, struct req *r)
 			    win[k].type == J_OBJECT)
 				break;
 		if (k == nw || json_scan(base + win[k].off, win[k].len, in,
-		    FIELDMAX, &ni) != JE_OK)
+		    FIELDMAX, &ni) != JE_OK) {
+			got += keptwindow(env, &w, windows[i][1], got);
 			continue;
+		}
 		pct = -1;
 		reset = 0;
 		for (j = 0; j < ni; j++) {
@@ -1617,9 +1660,13 @@ ratelimits(const struct proto_env *env, struct req *r)
 				json_u64(base + win[k].off + in[j].off, in[j].len,
 				         &reset);
 		}
-		if (pct < 0 || pct > 1000)
+		pct = pct == 0 ? 0 : pct; /* -0 printed as 0 */
+		if (pct < 0 || pct > 1000) {
+			got += keptwindow(env, &w, windows[i][1], got);
 			continue;
+		}
 		jw_raw(&w, got++ ? ",\"" : "\"");
+		fresh++;
 		jw_raw(&w, windows[i][1]);
 		jw_lit(&w, "\":{\"utilization\":");
 		snprintf(num, sizeof(num), "%.2f", pct);
@@ -1631,7 +1678,7 @@ ratelimits(const struct proto_env *env, struct req *r)
 			jw_lit(&w, "null");
 		jw_lit(&w, "}");
 	}
-	if (!got)
+	if (!fresh) /* kept windows alone are no news */
 		return;
 	jw_lit(&w, ",\"source\":\"statusline\"}");
 	if (w.full)

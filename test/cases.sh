@@ -752,6 +752,25 @@ t_usage_statusline() {
 	sleep 0.5
 	check usage-fresh-count "$(ucount)" 0
 	check usage-reset-format "$(req '{"cmd":"FORMAT","format":"{usage.5h}% {usage.5h.reset}","raw":true}')" "24% 59m"
+	# a window the payload leaves out is kept while its period lasts
+	r7=$((r + 86400)); iso7=$(date -u -d "@$r7" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo X)
+	sl() { req "{\"session_id\":\"sl\",\"rate_limits\":{$1}}" >/dev/null; }
+	sl "\"five_hour\":{\"used_percentage\":23.5,\"resets_at\":$r},\"seven_day\":{\"used_percentage\":41,\"resets_at\":$r7}"
+	sl "\"five_hour\":{\"used_percentage\":30,\"resets_at\":$r}"
+	want="{\"five_hour\":{\"utilization\":30.00,\"resets_at\":\"$iso\"},\"seven_day\":{\"utilization\":41.00,\"resets_at\":\"$iso7\"},\"source\":\"statusline\",\"fetched_at\":T}"
+	expect usage-window-kept '{"cmd":"USAGE"}' "$OK{\"state\":\"ok\",\"fetched_at\":T,\"usage\":$want}}"
+	sl "\"seven_day\":{\"used_percentage\":42,\"resets_at\":$r7},\"five_hour\":{\"used_percentage\":-1}"
+	want="{\"five_hour\":{\"utilization\":30.00,\"resets_at\":\"$iso\"},\"seven_day\":{\"utilization\":42.00,\"resets_at\":\"$iso7\"},\"source\":\"statusline\",\"fetched_at\":T}"
+	expect usage-window-kept-first '{"cmd":"USAGE"}' "$OK{\"state\":\"ok\",\"fetched_at\":T,\"usage\":$want}}"
+	past=$((r - 7200))
+	sl "\"five_hour\":{\"used_percentage\":5,\"resets_at\":$past},\"seven_day\":{\"used_percentage\":43,\"resets_at\":$r7}"
+	sl "\"seven_day\":{\"used_percentage\":44,\"resets_at\":$r7}"
+	want="{\"seven_day\":{\"utilization\":44.00,\"resets_at\":\"$iso7\"},\"source\":\"statusline\",\"fetched_at\":T}"
+	expect usage-window-ended-dropped '{"cmd":"USAGE"}' "$OK{\"state\":\"ok\",\"fetched_at\":T,\"usage\":$want}}"
+	sl ""
+	expect usage-no-window-no-change '{"cmd":"USAGE"}' "$OK{\"state\":\"ok\",\"fetched_at\":T,\"usage\":$want}}"
+	sl "\"five_hour\":{\"used_percentage\":-0.0,\"resets_at\":$r}"
+	check usage-minus-zero "$(req '{"cmd":"FORMAT","format":"{usage.5h}% {usage.7d}%","raw":true}')" "0% 44%"
 	stop
 }
 
