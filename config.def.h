@@ -55,25 +55,32 @@
 /*
  * Claude Code hook events, first matching rule wins. A rule matches when
  * the payload's hook_event_name is event and, if field is set, the
- * payload's top-level string field equals value. status is the new status
- * or RULE_ACTIVITY (only refreshes idle time); msgfield names the payload
- * field that becomes the session's message, if any. proto.c expands RULES
- * into its rule table.
+ * payload's top-level field equals value: a string, or true, false or a
+ * number as written (is_interrupt is true when Esc stopped a tool, and no
+ * Stop follows). status is the new status or RULE_ACTIVITY (only refreshes
+ * idle time); msgfield names the payload field that becomes the session's
+ * message, if any. An event that carries agent_id comes from a subagent:
+ * it only refreshes idle time unless its rule has sub set. Then it may
+ * make a working session wait (a subagent's permission prompt blocks the
+ * user as much as its parent's), and only the same subagent ends that
+ * wait, unless a parent's event of a rule without sub (Stop) makes it the
+ * parent's. proto.c expands RULES into its rule table.
  */
 #define RULES { \
-	/* event               field                value                 status          msgfield */ \
-	{ "SessionStart",      "source",            "compact",            RULE_ACTIVITY,  NULL }, \
-	{ "SessionStart",      NULL,                NULL,                 ST_ATTENTION,   NULL }, \
-	{ "UserPromptSubmit",  NULL,                NULL,                 ST_WORKING,     NULL }, \
-	{ "PreToolUse",        "tool_name",         "AskUserQuestion",    ST_QUESTION,    NULL }, \
-	{ "PreToolUse",        "tool_name",         "ExitPlanMode",       ST_QUESTION,    NULL }, \
-	{ "PermissionRequest", NULL,                NULL,                 ST_ATTENTION,   NULL }, \
-	{ "PostToolUse",       NULL,                NULL,                 ST_WORKING,     NULL }, \
-	{ "PostToolUseFailure", NULL,               NULL,                 ST_WORKING,     NULL }, \
-	{ "Notification",      "notification_type", "permission_prompt",  ST_ATTENTION,   "message" }, \
-	{ "Notification",      "notification_type", "idle_prompt",        ST_ATTENTION,   "message" }, \
-	{ "Notification",      "notification_type", "elicitation_dialog", ST_QUESTION,    "message" }, \
-	{ "Stop",              NULL,                NULL,                 ST_ATTENTION,   NULL }, \
-	{ "StopFailure",       NULL,                NULL,                 ST_ATTENTION,   "error" }, \
-	{ "SessionEnd",        NULL,                NULL,                 ST_CLOSED,      NULL }, \
+	/* event               field                value                 status          msgfield   sub */ \
+	{ "SessionStart",      "source",            "compact",            RULE_ACTIVITY,  NULL,      0 }, \
+	{ "SessionStart",      NULL,                NULL,                 ST_ATTENTION,   NULL,      0 }, \
+	{ "UserPromptSubmit",  NULL,                NULL,                 ST_WORKING,     NULL,      0 }, \
+	{ "PreToolUse",        "tool_name",         "AskUserQuestion",    ST_QUESTION,    NULL,      1 }, \
+	{ "PreToolUse",        "tool_name",         "ExitPlanMode",       ST_QUESTION,    NULL,      1 }, \
+	{ "PermissionRequest", NULL,                NULL,                 ST_ATTENTION,   NULL,      1 }, \
+	{ "PostToolUse",       NULL,                NULL,                 ST_WORKING,     NULL,      1 }, \
+	{ "PostToolUseFailure", "is_interrupt",     "true",               ST_ATTENTION,   NULL,      0 }, \
+	{ "PostToolUseFailure", NULL,               NULL,                 ST_WORKING,     NULL,      1 }, \
+	{ "Notification",      "notification_type", "permission_prompt",  ST_ATTENTION,   "message", 1 }, \
+	{ "Notification",      "notification_type", "idle_prompt",        ST_ATTENTION,   "message", 0 }, \
+	{ "Notification",      "notification_type", "elicitation_dialog", ST_QUESTION,    "message", 1 }, \
+	{ "Stop",              NULL,                NULL,                 ST_ATTENTION,   NULL,      0 }, \
+	{ "StopFailure",       NULL,                NULL,                 ST_ATTENTION,   "error",   0 }, \
+	{ "SessionEnd",        NULL,                NULL,                 ST_CLOSED,      NULL,      0 }, \
 }

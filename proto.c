@@ -103,6 +103,10 @@ static void snapshot(struct jw *w, const struct proto_env *env,
 static int statusline(const struct proto_env *, struct proto_out *, struct req *);
 static const struct tally *tallied(const struct proto_env *env);
 static int usagefield(const char *key, char *out, size_t size);
+static unsigned waiter(const char *id, size_t n);
+static int matches(struct req *r, const struct rule *rule);
+static int subapplies(const struct rule *rule, const struct session *s,
+                      unsigned sub);
 static int keptwindow(const struct proto_env *env, struct jw *w,
                       const char *name, int got);
 static int variable(const struct proto_env *env, const struct session *self,
@@ -1403,15 +1407,61 @@ statusline(const struct proto_env *env, struct proto_out *o, struct req *r)
 	return finish(o, &w);
 }
 
+/* A subagent, by its agent_id as sent: never 0, which means none. */
+static unsigned
+waiter(const char *id, size_t n)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*id++) * 16777619u;
+	return h ? h : 1;
+}
+
+/*
+ * Whether the payload's field named by the rule holds its value: a string,
+ * decoded, or true, false or a number as written (is_interrupt).
+ */
+static int
+matches(struct req *r, const struct rule *rule)
+{
+	static char value[RULEMATCHMAX + 1];
+	struct jfield *f;
+	int present;
+
+	if ((f = field(r, rule->field)) && (f->type == J_TRUE ||
+	    f->type == J_FALSE || f->type == J_NUMBER))
+		return f->len == strlen(rule->value) &&
+		       !memcmp(r->line + f->off, rule->value, f->len);
+	return getstr(r, rule->field, value, sizeof(value), &present) > 0 &&
+	       !strcmp(value, rule->value);
+}
+
+/*
+ * Whether a subagent's event applies its rule. A subagent runs inside its
+ * parent's turn: it may make a working session wait and end the wait it
+ * made, but never touch its parent's own (a subagent that finishes after
+ * its parent stopped changes nothing).
+ */
+static int
+subapplies(const struct rule *rule, const struct session *s, unsigned sub)
+{
+	if (!rule->sub || !s)
+		return 0;
+	return s->waiter == sub ||
+	       (s->status == ST_WORKING && WAITS(rule->status));
+}
+
 /* A raw Claude Code hook event: maps it through the rules, replies nothing. */
 static int
 hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 {
-	static char event[RULEMATCHMAX + 1], value[RULEMATCHMAX + 1];
+	static char event[RULEMATCHMAX + 1];
 	static char msg[MSGMAX + 8];
 	const struct rule *rule = NULL;
 	struct session *s;
 	struct jfield *agentid, *mf;
+	unsigned sub = 0;
 	int present, i, created = 0, changed = 0;
 
 	o->reply = NULL;
@@ -1423,24 +1473,14 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	if (getstr(r, "hook_event_name", event, sizeof(event), &present) < 1)
 		return PROTO_DONE;
 	s = store_find(idbuf);
-	agentid = field(r, "agent_id");
-	if (agentid && agentid->type != J_NULL) {
-		/* a subagent's event: its parent is busy, nothing more */
-		if (s) {
-			s->active = env->mono;
-			save(s);
-		}
-		return PROTO_DONE;
-	}
-	for (i = 0; i < (int)LEN(rules) && !rule; i++) {
-		if (strcmp(rules[i].event, event))
-			continue;
-		if (!rules[i].field ||
-		    (getstr(r, rules[i].field, value, sizeof(value), &present) > 0 &&
-		     !strcmp(value, rules[i].value)))
+	if ((agentid = field(r, "agent_id")) && agentid->type != J_NULL)
+		sub = waiter(r->line + agentid->off, agentid->len);
+	for (i = 0; i < (int)LEN(rules) && !rule; i++)
+		if (!strcmp(rules[i].event, event) &&
+		    (!rules[i].field || matches(r, &rules[i])))
 			rule = &rules[i];
-	}
-	if (!rule || rule->status == RULE_ACTIVITY) {
+	if (!rule || rule->status == RULE_ACTIVITY ||
+	    (sub && !subapplies(rule, s, sub))) {
 		if (s) {
 			s->active = env->mono;
 			save(s);
@@ -1465,7 +1505,13 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	} else {
 		s->active = env->mono;
 	}
-	if (getstr(r, "cwd", strbuf, sizeof(strbuf), &present) > 0 && strbuf[0] &&
+	if (sub)
+		s->waiter = WAITS(rule->status) ? sub : 0;
+	else if (!rule->sub) /* a wait of the parent's own, or its turn */
+		s->waiter = 0;
+	/* the parent's cwd is the session's: a subagent may work elsewhere */
+	if (!sub &&
+	    getstr(r, "cwd", strbuf, sizeof(strbuf), &present) > 0 && strbuf[0] &&
 	    (!s->hasdir || strcmp(s->dir, strbuf))) {
 		memcpy(s->dir, strbuf, strlen(strbuf) + 1);
 		s->hasdir = 1;
@@ -2091,6 +2137,8 @@ proto_check(void)
 		    s->agentplain != json_plain(s->agent, s->agentlen) ||
 		    s->dirplain != json_plain(s->dir, s->dirlen))
 			return -4;
+		if (s->waiter && !WAITS(s->status)) /* only a wait has one */
+			return -5;
 		n += s->dirty;
 	}
 	if (n != ndirty)

@@ -9,6 +9,7 @@
 #define BUILDCHECK(name, cond) typedef char check_##name[(cond) ? 1 : -1]
 
 enum { ST_WORKING, ST_ATTENTION, ST_QUESTION, ST_CLOSED, RULE_ACTIVITY };
+#define WAITS(st)     ((st) == ST_ATTENTION || (st) == ST_QUESTION)
 
 struct rule {
 	const char *event;
@@ -16,6 +17,7 @@ struct rule {
 	const char *value;
 	int status;           /* ST_* or RULE_ACTIVITY */
 	const char *msgfield; /* payload field copied to the message, or NULL */
+	int sub;              /* a subagent's event (agent_id) matches too */
 };
 
 /* ring.c */
@@ -112,6 +114,8 @@ struct session {
 	int jnew;             /* statuses pushed since that record */
 	int jmeta;            /* agent, dir, message or priority changed
 	                         since that record */
+	unsigned waiter;      /* agent_id hash of the subagent that made it
+	                         wait; 0: none */
 	struct link {         /* neighbours' pool indexes, -1: none */
 		short prev, next;
 	} byage, byclose;     /* in creation order; closed, as they closed */

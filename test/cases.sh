@@ -820,6 +820,10 @@ t_hooks() {
 	check hook-permissionrequest "$(status_of $S)" attention
 	sendhook PostToolUseFailure $S ',"tool_name":"Bash","tool_input":{},"error":"exit 1","is_interrupt":false'
 	check hook-posttoolusefailure "$(status_of $S)" working
+	sendhook PostToolUseFailure $S ',"tool_name":"Bash","tool_input":{},"error":"Interrupted","is_interrupt":true'
+	check hook-interrupt-waits "$(status_of $S)" attention
+	sendhook PostToolUseFailure $S ',"tool_name":"Bash","is_interrupt":1'
+	check hook-interrupt-not-true "$(status_of $S)" working
 	sendhook Notification $S ',"message":"Claude needs your permission to use Bash","notification_type":"permission_prompt"'
 	check hook-notification-permission "$(status_of $S) $(msg_of $S)" "attention Claude needs your permission to use Bash"
 	sendhook UserPromptSubmit $S ',"prompt":"go"'
@@ -857,6 +861,50 @@ t_hooks() {
 	check hook-odd-fields "$(wc -c < "$T/h3" | tr -d ' ') $(status_of h3)" "0 working"
 	printf '{"hook_event_name":"Stop","cwd":"/w"}\n' | "$SDC" "$SOCK" > "$T/h4"
 	check hook-no-session-id "$(wc -c < "$T/h4" | tr -d ' ') $(grep -c 'without session_id' "$LOG")" "0 1"
+	stop
+}
+
+# a subagent (agent_id) may make a working session wait, and only it
+# ends that wait; the parent's own waits are not its to end
+t_hook_subagent() {
+	start "$DEF" -t 0
+	S=sa
+	A1=',"agent_id":"a1","agent_type":"general-purpose"'
+	A2=',"agent_id":"a2","agent_type":"general-purpose"'
+	sendhook PermissionRequest $S ",\"tool_name\":\"Bash\"$A1"
+	check sub-creates-nothing "$(req "{\"cmd\":\"GET\",\"session_id\":\"$S\"}")" \
+		"{\"version\":1,\"ok\":false,\"error\":\"session not found: $S\"}"
+	sendhook UserPromptSubmit $S ',"prompt":"review this"'
+	sendhook PreToolUse $S ",\"tool_name\":\"Bash\"$A1"
+	check sub-pretooluse-working "$(status_of $S)" working
+	sendhook PermissionRequest $S ",\"tool_name\":\"Bash\",\"cwd\":\"/elsewhere\"$A1"
+	check sub-permission-waits "$(status_of $S)" attention
+	check sub-keeps-parent-cwd "$(req "{\"cmd\":\"GET\",\"session_id\":\"$S\"}" | grep -c '"working_dir":"/home/u/src/api"')" 1
+	sendhook Notification $S ',"message":"Claude needs your permission to use Bash","notification_type":"permission_prompt"'
+	sendhook PostToolUse $S ",\"tool_name\":\"Read\"$A2"
+	check sub-other-cannot-end-wait "$(status_of $S)" attention
+	sendhook PostToolUse $S ",\"tool_name\":\"Bash\"$A1"
+	check sub-ends-own-wait "$(status_of $S)" working
+	sendhook PreToolUse $S ",\"tool_name\":\"AskUserQuestion\"$A2"
+	check sub-question "$(status_of $S)" question
+	sendhook SubagentStop $S "$A2"
+	check sub-stop-keeps-wait "$(status_of $S)" question
+	sendhook PostToolUseFailure $S ",\"tool_name\":\"AskUserQuestion\",\"is_interrupt\":false$A2"
+	check sub-failure-ends-own-wait "$(status_of $S)" working
+	sendhook Stop $S ',"stop_hook_active":false'
+	sendhook PostToolUse $S ",\"tool_name\":\"Bash\"$A1"
+	check sub-after-parent-stop "$(status_of $S)" attention
+	sendhook PermissionRequest $S ",\"tool_name\":\"Bash\"$A1"
+	sendhook PostToolUse $S ",\"tool_name\":\"Bash\"$A1"
+	check sub-cannot-take-parent-wait "$(status_of $S)" attention
+	sendhook UserPromptSubmit $S ',"prompt":"go on"'
+	sendhook PermissionRequest $S ",\"tool_name\":\"Bash\"$A1"
+	sendhook Stop $S ',"stop_hook_active":false'
+	sendhook PostToolUse $S ",\"tool_name\":\"Bash\"$A1"
+	check sub-parent-stop-takes-wait "$(status_of $S)" attention
+	sendhook Stop $S ",\"stop_hook_active\":false$A1"
+	sendhook SessionEnd $S ",\"reason\":\"other\"$A1"
+	check sub-lifecycle-ignored "$(status_of $S)" attention
 	stop
 }
 

@@ -631,7 +631,7 @@ hooks(void)
 	CHECK(s->status == ST_ATTENTION && o.notelen == 0 &&
 	      !strcmp(s->msg, "Claude is waiting for your input"));
 
-	/* compaction and subagents only refresh activity */
+	/* compaction and a subagent's other events only refresh activity */
 	run(fmt("{%s,\"hook_event_name\":\"UserPromptSubmit\"}", id));
 	tick(7);
 	run(fmt("{%s,\"hook_event_name\":\"SessionStart\","
@@ -639,10 +639,16 @@ hooks(void)
 	CHECK(s->status == ST_WORKING && o.notelen == 0 &&
 	      s->active == env.mono);
 	tick(7);
-	run(fmt("{%s,\"hook_event_name\":\"PreToolUse\",\"agent_id\":\"ag-1\","
-	    "\"agent_type\":\"Explore\",\"tool_name\":\"AskUserQuestion\"}", id));
+	run(fmt("{%s,\"hook_event_name\":\"UserPromptSubmit\",\"agent_id\":"
+	    "\"ag-1\",\"agent_type\":\"Explore\",\"prompt\":\"look\"}", id));
 	CHECK(s->status == ST_WORKING && o.notelen == 0 && o.replylen == 0 &&
 	      s->active == env.mono);
+	run(fmt("{%s,\"hook_event_name\":\"PermissionRequest\",\"agent_id\":"
+	    "\"ag-1\",\"tool_name\":\"Bash\"}", id));
+	CHECK(s->status == ST_ATTENTION && s->waiter && lines(note) == 1);
+	run(fmt("{%s,\"hook_event_name\":\"PostToolUse\",\"agent_id\":\"ag-1\","
+	    "\"tool_name\":\"Bash\"}", id));
+	CHECK(s->status == ST_WORKING && !s->waiter && lines(note) == 1);
 	run(fmt("{%s,\"hook_event_name\":\"Stop\",\"agent_id\":\"ag-1\"}", id));
 	CHECK(s->status == ST_WORKING && o.notelen == 0);
 	run(fmt("{%s,\"hook_event_name\":\"Stop\",\"stop_hook_active\":false,"
@@ -888,9 +894,9 @@ badrules(void)
 {
 	char longer[RULEMATCHMAX + 2], key[KEYMAX + 2];
 	struct rule r[2] = {
-		{ "Stop", NULL, NULL, ST_ATTENTION, NULL },
+		{ "Stop", NULL, NULL, ST_ATTENTION, NULL, 0 },
 		{ "Notification", "notification_type", "idle_prompt",
-		  ST_ATTENTION, "message" },
+		  ST_ATTENTION, "message", 0 },
 	};
 
 	memset(longer, 'e', sizeof(longer) - 1);
