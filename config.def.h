@@ -15,6 +15,7 @@
 #define ACCEPTPAUSEMS 1000     /* listener rest after EMFILE/ENFILE */
 #define SUBSNDBUF     1048576  /* kernel send buffer asked for a subscriber */
 #define BIGSTALLMS    2000     /* a lent big ring undrained this long drops */
+#define BIGHOLDMS     5000     /* ... or held this long while others wait */
 
 /* sessions */
 #define MAXSESS       256      /* table slots, power of 2; MAXSESS/2 sessions */

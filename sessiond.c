@@ -50,6 +50,7 @@ struct client {
 	size_t inlen;
 	struct ring *out;     /* its own ring, or a lent big one */
 	long long lastout;    /* monotonic ms: its last write, or lending */
+	long long lentat;     /* monotonic ms: a big ring was lent to it */
 };
 
 static void accepting(void);
@@ -495,7 +496,7 @@ lendbig(struct client *c)
 		ring_consume(c->out, n);
 	}
 	c->out = &bigrings[i];
-	c->lastout = loopms;
+	c->lastout = c->lentat = loopms;
 	return 0;
 }
 
@@ -1458,15 +1459,21 @@ run(void)
 		if (acceptpause > now && acceptpause < deadline)
 			deadline = acceptpause;
 		if (waitbig) {
-			/* a big ring not drained for BIGSTALLMS is taken back */
+			/*
+			 * A big ring not drained for BIGSTALLMS is taken
+			 * back, and one held for BIGHOLDMS: a reader that
+			 * takes a little every second must not keep it.
+			 */
 			for (i = 0; i < nlive; i++) {
 				c = &clients[live[i]];
 				if (c->out == &rings[live[i]] || c->dead)
 					continue;
 				t = c->lastout + BIGSTALLMS;
+				if (c->lentat + BIGHOLDMS < t)
+					t = c->lentat + BIGHOLDMS;
 				if (now >= t) {
-					warn("a client holding a big reply stalled, "
-					     "dropped");
+					warn("a client too slow to take a big "
+					     "reply, dropped");
 					c->dead = 1;
 					deadline = now;
 				} else if (t < deadline) {

@@ -465,6 +465,30 @@ t_abuse_bigring_wakeup() {
 	stop
 }
 
+t_abuse_bigring_trickle() {
+	ab_needhold bigring-trickle || return
+	# two clients hold both big rings with LIST replies they read 2 KiB
+	# at a time, never still long enough to stall; a third LIST waits.
+	# BIGHOLDMS after lending, the two are dropped and the third served.
+	start "$DEF" -t 0
+	ab_seed
+	ab_bigtable
+	rm -f "$T/trdone"
+	ab_until "$T/trdone" |
+		"$HOLD" -n 2 -i -t 100 -w 30000 -s '{"cmd":"LIST"}' "$SOCK" > "$T/trhold" &
+	ab_hp=$!
+	waitfor conns 3 || bad bigring-trickle-setup "the two holders did not connect"
+	printf '{"cmd":"LIST"}\n' | "$SDC" -w 20000 "$SOCK" > "$T/third"
+	check bigring-trickle-third-served "$(grep -o '"session_id":"b[0-9]*"' "$T/third" | wc -l | tr -d ' ')" 127
+	touch "$T/trdone"
+	wait $ab_hp
+	check bigring-trickle-holders-dropped "$(tail -n 1 "$T/trhold")" \
+		"open 0 answered 2 refused 0 closed 2"
+	check bigring-trickle-said "$(grep -c 'too slow to take a big reply' "$LOG")" 2
+	ab_intact bigring-trickle
+	stop
+}
+
 t_abuse_state_roundtrip() {
 	# whatever SET and hooks accept comes back after a restart unchanged,
 	# and the state file is not called damaged: here ids, dirs and
