@@ -13,6 +13,7 @@
 #define BIGRINGSIZE   4194304  /* bytes, power of 2: holds a full LIST */
 #define FLUSHWAITMS   1000     /* on shutdown, time to deliver last replies */
 #define ACCEPTPAUSEMS 1000     /* listener rest after EMFILE/ENFILE */
+#define IDLECLIENTMS  10000    /* when full, a client quiet this long goes */
 #define SUBSNDBUF     1048576  /* kernel send buffer asked for a subscriber */
 #define BIGSTALLMS    2000     /* a lent big ring undrained this long drops */
 #define BIGHOLDMS     5000     /* ... or held this long while others wait */

@@ -51,9 +51,11 @@ struct client {
 	struct ring *out;     /* its own ring, or a lent big one */
 	long long lastout;    /* monotonic ms: its last write, or lending */
 	long long lentat;     /* monotonic ms: a big ring was lent to it */
+	long long lastin;     /* monotonic ms: its last request, or connect */
 };
 
 static void accepting(void);
+static struct client *quietest(void);
 static void broadcast(const char *p, size_t n);
 static void cleanup(void);
 static void compact(int wait);
@@ -420,6 +422,7 @@ closeclient(struct client *c)
 
 	close(c->fd);
 	c->fd = -1;
+	acceptpause = 0; /* a descriptor came free: EMFILE may be over */
 	if (c->out != &rings[slot]) {
 		bigused[c->out - bigrings] = 0;
 		bigfreed = 1;
@@ -564,6 +567,7 @@ handle(struct client *c, struct proto_env *env, const char *line,
 	struct proto_out o;
 	int r, sndbuf = SUBSNDBUF;
 
+	c->lastin = loopms;
 	env->connections = nlive;
 	env->subscribers = nsubs;
 	memset(&o, 0, sizeof(o));
@@ -770,6 +774,11 @@ accepting(void)
 			close(fd);
 			continue;
 		}
+		if (nlive == MAXCLIENTS && (c = quietest())) {
+			warn("too many clients: one quiet for %lld s closed",
+			     (loopms - c->lastin) / 1000);
+			closeclient(c);
+		}
 		if (nlive == MAXCLIENTS) {
 			/* best effort; unread input would reset the reply away */
 			(void)!write(fd, full, sizeof(full) - 1);
@@ -786,8 +795,31 @@ accepting(void)
 		c->fd = fd;
 		ring_init(&rings[slot], ringbuf[slot], RINGSIZE);
 		c->out = &rings[slot];
+		c->lastin = loopms;
 		live[nlive++] = slot;
 	}
+}
+
+/*
+ * The client quiet longest, if for IDLECLIENTMS: when the daemon is full,
+ * a leaked or forgotten connection makes room, so that hooks get in.
+ * Subscribers stay, and clients with a request or a reply in flight.
+ */
+static struct client *
+quietest(void)
+{
+	struct client *c, *q = NULL;
+	int i;
+
+	for (i = 0; i < nlive; i++) {
+		c = &clients[live[i]];
+		if (c->sub || c->dead || c->need || ring_len(c->out) > 0 ||
+		    loopms - c->lastin < IDLECLIENTMS)
+			continue;
+		if (!q || c->lastin < q->lastin)
+			q = c;
+	}
+	return q;
 }
 
 static void

@@ -119,6 +119,40 @@ t_abuse_crowd() {
 	stop
 }
 
+t_abuse_quiet_crowd() {
+	ab_needhold quiet-crowd || return
+	# MAXCLIENTS connections, all subscribers but one that never says a
+	# word: a newcomer is refused at first; once IDLECLIENTMS have passed,
+	# the quiet one makes room for it, and the subscribers, older and as
+	# quiet, stay
+	start "$DEF" -t 0
+	ab_seed
+	ab_max=$(sed -n 's/^#define MAXCLIENTS *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	ab_idle=$(sed -n 's/^#define IDLECLIENTMS *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	"$HOLD" -n $((ab_max - 1)) -w $((ab_idle + 8000)) -s '{"cmd":"SUB"}' \
+		"$SOCK" > "$T/quietsubs" 2>&1 &
+	ab_sp=$!
+	waitfor grep -q '^connected' "$T/quietsubs"
+	"$HOLD" -n 1 -w $((ab_idle + 8000)) "$SOCK" > "$T/quiet" 2>&1 &
+	ab_hp=$!
+	waitfor grep -q '^connected' "$T/quiet"
+	check quiet-crowd-refused-first \
+		"$(printf '{"cmd":"STATUS"}\n' | "$SDC" -w 1000 "$SOCK")" \
+		"$ab_E\"too many clients\"}"
+	sleep $((ab_idle / 1000 + 1))
+	check quiet-crowd-makes-room "$(req '{"cmd":"GET","session_id":"keep"}' | cut -c1-30)" \
+		'{"version":1,"ok":true,"data":'
+	check quiet-crowd-said "$(grep -c 'too many clients: one quiet for' "$LOG")" 1
+	wait $ab_hp
+	check quiet-crowd-quiet-one-closed "$(tail -n 1 "$T/quiet")" \
+		"open 0 answered 0 refused 0 closed 1"
+	wait $ab_sp
+	check quiet-crowd-subscribers-stay "$(tail -n 1 "$T/quietsubs")" \
+		"open $((ab_max - 1)) answered $((ab_max - 1)) refused 0 closed 0"
+	ab_intact quiet-crowd
+	stop
+}
+
 t_abuse_huge_line() {
 	start "$DEF" -t 0
 	ab_seed
