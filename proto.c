@@ -108,7 +108,7 @@ static int matches(struct req *r, const struct rule *rule);
 static int subapplies(const struct rule *rule, const struct session *s,
                       unsigned sub);
 static int keptwindow(const struct proto_env *env, struct jw *w,
-                      const char *name, int got);
+                      const char *const *win, int got);
 static int variable(const struct proto_env *env, const struct session *self,
                     const char *name, size_t n, char *out, size_t size);
 static void usageobj(struct jw *w);
@@ -960,16 +960,16 @@ cmd_sub(const struct proto_env *env, struct proto_out *o, struct req *r)
 	if (getbool(r, "snapshot", &snap) < 0)
 		return error(o, "field snapshot must be a boolean", NULL);
 	okbegin(&w);
-	jw_lit(&w, "\"subscribed\"}\n");
+	jw_raw(&w, "\"subscribed\"}\n");
 	if (usagelen) {
-		jw_lit(&w, "{\"version\":1,\"type\":\"usage\",\"usage\":");
+		jw_raw(&w, "{\"version\":1,\"type\":\"usage\",\"usage\":");
 		usageobj(&w);
-		jw_lit(&w, "}\n");
+		jw_raw(&w, "}\n");
 	}
 	while (snap && (s = store_next(&pos))) {
-		jw_lit(&w, "{\"version\":1,\"type\":\"update\",\"session\":");
+		jw_raw(&w, "{\"version\":1,\"type\":\"update\",\"session\":");
 		snapshot(&w, env, s);
-		jw_lit(&w, "}\n");
+		jw_raw(&w, "}\n");
 	}
 	if (finish(o, &w) == PROTO_AGAIN)
 		return PROTO_AGAIN;
@@ -987,19 +987,19 @@ cmd_status(const struct proto_env *env, struct proto_out *o, struct req *r)
 	(void)r;
 	snprintf(mb, sizeof(mb), "%.1f", kb < 0 ? 0.0 : kb / 1024.0);
 	okbegin(&w);
-	jw_lit(&w, "{\"uptime_seconds\":");
+	jw_raw(&w, "{\"uptime_seconds\":");
 	jw_i64(&w, (env->mono - env->started) / 1000);
-	jw_lit(&w, ",\"sessions\":{\"active\":");
+	jw_raw(&w, ",\"sessions\":{\"active\":");
 	jw_i64(&w, store_count() - store_nclosed());
-	jw_lit(&w, ",\"closed\":");
+	jw_raw(&w, ",\"closed\":");
 	jw_i64(&w, store_nclosed());
-	jw_lit(&w, "},\"connections\":");
+	jw_raw(&w, "},\"connections\":");
 	jw_i64(&w, env->connections);
-	jw_lit(&w, ",\"memory_mb\":");
+	jw_raw(&w, ",\"memory_mb\":");
 	jw_raw(&w, mb);
-	jw_lit(&w, ",\"socket_path\":");
+	jw_raw(&w, ",\"socket_path\":");
 	jw_str(&w, env->sockpath, strlen(env->sockpath));
-	jw_lit(&w, "}}\n");
+	jw_raw(&w, "}}\n");
 	return finish(o, &w);
 }
 
@@ -1012,33 +1012,33 @@ cmd_dump(const struct proto_env *env, struct proto_out *o, struct req *r)
 
 	(void)r;
 	okbegin(&w);
-	jw_lit(&w, "{\"uptime_seconds\":");
+	jw_raw(&w, "{\"uptime_seconds\":");
 	jw_i64(&w, (env->mono - env->started) / 1000);
-	jw_lit(&w, ",\"socket_path\":");
+	jw_raw(&w, ",\"socket_path\":");
 	jw_str(&w, env->sockpath, strlen(env->sockpath));
-	jw_lit(&w, ",\"sessions\":[");
+	jw_raw(&w, ",\"sessions\":[");
 	while ((s = store_next(&pos))) {
 		jw_raw(&w, n++ ? ",{\"session_id\":" : "{\"session_id\":");
 		jw_str(&w, s->id, strlen(s->id));
-		jw_lit(&w, ",\"status\":\"");
+		jw_raw(&w, ",\"status\":\"");
 		jw_raw(&w, statusnames[s->status]);
-		jw_lit(&w, "\",\"working_dir\":");
+		jw_raw(&w, "\",\"working_dir\":");
 		if (s->hasdir)
 			jw_str(&w, s->dir, strlen(s->dir));
 		else
-			jw_lit(&w, "null");
-		jw_lit(&w, ",\"elapsed_seconds\":");
+			jw_raw(&w, "null");
+		jw_raw(&w, ",\"elapsed_seconds\":");
 		jw_i64(&w, (env->mono - s->since) / 1000);
-		jw_lit(&w, ",\"closed\":");
+		jw_raw(&w, ",\"closed\":");
 		jw_raw(&w, s->status == ST_CLOSED ? "true}" : "false}");
 	}
-	jw_lit(&w, "],\"session_counts\":{\"active\":");
+	jw_raw(&w, "],\"session_counts\":{\"active\":");
 	jw_i64(&w, store_count() - store_nclosed());
-	jw_lit(&w, ",\"closed\":");
+	jw_raw(&w, ",\"closed\":");
 	jw_i64(&w, store_nclosed());
-	jw_lit(&w, "},\"connections\":");
+	jw_raw(&w, "},\"connections\":");
 	jw_i64(&w, env->connections);
-	jw_lit(&w, "}}\n");
+	jw_raw(&w, "}}\n");
 	return finish(o, &w);
 }
 
@@ -1058,10 +1058,10 @@ cmd_stop(const struct proto_env *env, struct proto_out *o, struct req *r)
 		jw_raw(&w, "{\"stop_status\":\"confirm_required\","
 		       "\"active_count\":");
 		jw_i64(&w, active);
-		jw_lit(&w, "}}\n");
+		jw_raw(&w, "}}\n");
 		return finish(o, &w);
 	}
-	jw_lit(&w, "{\"stop_status\":\"ok\"}}\n");
+	jw_raw(&w, "{\"stop_status\":\"ok\"}}\n");
 	o->stop = 1;
 	return finish(o, &w);
 }
@@ -1078,19 +1078,19 @@ cmd_usage(const struct proto_env *env, struct proto_out *o, struct req *r)
 	(void)env;
 	(void)r;
 	okbegin(&w);
-	jw_lit(&w, "{\"state\":\"");
+	jw_raw(&w, "{\"state\":\"");
 	jw_raw(&w, states[usagestate]);
-	jw_lit(&w, "\",\"fetched_at\":");
+	jw_raw(&w, "\",\"fetched_at\":");
 	if (usagelen)
 		jw_i64(&w, usageat);
 	else
-		jw_lit(&w, "null");
-	jw_lit(&w, ",\"usage\":");
+		jw_raw(&w, "null");
+	jw_raw(&w, ",\"usage\":");
 	if (usagelen)
 		usageobj(&w);
 	else
-		jw_lit(&w, "null");
-	jw_lit(&w, "}}\n");
+		jw_raw(&w, "null");
+	jw_raw(&w, "}}\n");
 	return finish(o, &w);
 }
 
@@ -1625,36 +1625,21 @@ setusage(const struct proto_env *env, const char *obj, size_t len)
  * ACD's clients cannot read a usage object without both.
  */
 static int
-keptwindow(const struct proto_env *env, struct jw *w, const char *name,
+keptwindow(const struct proto_env *env, struct jw *w, const char *const *win,
            int got)
 {
-	struct jfield f[FIELDMAX], in[FIELDMAX];
-	const char *base;
+	static char obj[USAGEMAX];
 	char iso[64];
 	long long t;
-	int nf, ni, i, j;
 
-	if (!usagelen || json_scan(usage, usagelen, f, FIELDMAX, &nf) != JE_OK)
-		return 0;
-	for (i = 0; i < nf; i++)
-		if (!strcmp(f[i].key, name) && f[i].type == J_OBJECT)
-			break;
-	if (i == nf)
-		return 0;
-	base = usage + f[i].off;
-	if (json_scan(base, f[i].len, in, FIELDMAX, &ni) != JE_OK)
-		return 0;
-	for (j = 0; j < ni; j++)
-		if (!strcmp(in[j].key, "resets_at") && in[j].type == J_STRING &&
-		    json_str(base + in[j].off, in[j].len, iso, sizeof(iso)) > 0 &&
-		    !isotime(iso, &t) && t > env->wall)
-			break;
-	if (j == ni)
+	if (usagefield(win[1], iso, sizeof(iso)) < 0 || isotime(iso, &t) < 0 ||
+	    t <= env->wall || usagefield(win[0], obj, sizeof(obj)) < 0 ||
+	    obj[0] != '{')
 		return 0;
 	jw_raw(w, got ? ",\"" : "\"");
-	jw_raw(w, name);
-	jw_lit(w, "\":");
-	jw_mem(w, base, f[i].len);
+	jw_raw(w, win[0]);
+	jw_raw(w, "\":");
+	jw_raw(w, obj);
 	return 1;
 }
 
@@ -1665,8 +1650,9 @@ keptwindow(const struct proto_env *env, struct jw *w, const char *name,
 static void
 ratelimits(const struct proto_env *env, struct req *r)
 {
-	static const char *windows[][2] = {
-		{ "five_hour", "five_hour" }, { "seven_day", "seven_day" },
+	static const char *const windows[][2] = {
+		{ "five_hour", "five_hour.resets_at" },
+		{ "seven_day", "seven_day.resets_at" },
 	};
 	static char obj[USAGEMAX + 128];
 	struct jfield *rl, win[FIELDMAX], in[FIELDMAX];
@@ -1683,7 +1669,7 @@ ratelimits(const struct proto_env *env, struct req *r)
 	if (json_scan(base, rl->len, win, FIELDMAX, &nw) != JE_OK)
 		return;
 	jw_init(&w, obj, sizeof(obj));
-	jw_lit(&w, "{");
+	jw_raw(&w, "{");
 	for (i = 0; i < (int)LEN(windows); i++) {
 		for (k = 0; k < nw; k++)
 			if (!strcmp(win[k].key, windows[i][0]) &&
@@ -1691,7 +1677,7 @@ ratelimits(const struct proto_env *env, struct req *r)
 				break;
 		if (k == nw || json_scan(base + win[k].off, win[k].len, in,
 		    FIELDMAX, &ni) != JE_OK) {
-			got += keptwindow(env, &w, windows[i][1], got);
+			got += keptwindow(env, &w, windows[i], got);
 			continue;
 		}
 		pct = -1;
@@ -1708,25 +1694,25 @@ ratelimits(const struct proto_env *env, struct req *r)
 		}
 		pct = pct == 0 ? 0 : pct; /* -0 printed as 0 */
 		if (pct < 0 || pct > 1000) {
-			got += keptwindow(env, &w, windows[i][1], got);
+			got += keptwindow(env, &w, windows[i], got);
 			continue;
 		}
 		jw_raw(&w, got++ ? ",\"" : "\"");
 		fresh++;
-		jw_raw(&w, windows[i][1]);
-		jw_lit(&w, "\":{\"utilization\":");
+		jw_raw(&w, windows[i][0]);
+		jw_raw(&w, "\":{\"utilization\":");
 		snprintf(num, sizeof(num), "%.2f", pct);
 		jw_raw(&w, num);
-		jw_lit(&w, ",\"resets_at\":");
+		jw_raw(&w, ",\"resets_at\":");
 		if (reset)
 			writeiso(&w, (long long)reset);
 		else
-			jw_lit(&w, "null");
-		jw_lit(&w, "}");
+			jw_raw(&w, "null");
+		jw_raw(&w, "}");
 	}
 	if (!fresh) /* kept windows alone are no news */
 		return;
-	jw_lit(&w, ",\"source\":\"statusline\"}");
+	jw_raw(&w, ",\"source\":\"statusline\"}");
 	if (w.full)
 		return;
 	/* unchanged data only refreshes its age */
@@ -1765,14 +1751,14 @@ proto_usage(const struct proto_env *env, struct proto_out *o,
 	}
 	if (!err) {
 		jw_init(&w, obj, sizeof(obj));
-		jw_lit(&w, "{");
+		jw_raw(&w, "{");
 		for (i = 0; i < nf; i++) {
 			if (!f[i].key[0] || !strcmp(f[i].key, "source"))
 				continue;
 			if (w.len > 1)
-				jw_lit(&w, ",");
+				jw_raw(&w, ",");
 			jw_str(&w, f[i].key, strlen(f[i].key));
-			jw_lit(&w, ":");
+			jw_raw(&w, ":");
 			if (f[i].type == J_STRING)
 				jw_mem(&w, text + f[i].off - 1, f[i].len + 2);
 			else
@@ -1789,9 +1775,9 @@ proto_usage(const struct proto_env *env, struct proto_out *o,
 		fprintf(stderr, "sessiond: %s\n", err);
 		if (usagestate == USAGE_OK || usagestate == USAGE_NEVER)
 			usagestate = USAGE_UNAVAILABLE;
-		jw_lit(&notes, "{\"version\":1,\"type\":\"warn\",\"message\":");
+		jw_raw(&notes, "{\"version\":1,\"type\":\"warn\",\"message\":");
 		jw_str(&notes, err, strlen(err));
-		jw_lit(&notes, "}\n");
+		jw_raw(&notes, "}\n");
 	}
 	o->note = notebuf;
 	o->notelen = notes.full ? 0 : notes.len;
@@ -2161,9 +2147,9 @@ void
 proto_warn(struct proto_out *o, const char *msg)
 {
 	jw_init(&notes, notebuf, sizeof(notebuf));
-	jw_lit(&notes, "{\"version\":1,\"type\":\"warn\",\"message\":");
+	jw_raw(&notes, "{\"version\":1,\"type\":\"warn\",\"message\":");
 	jw_str(&notes, msg, strlen(msg));
-	jw_lit(&notes, "}\n");
+	jw_raw(&notes, "}\n");
 	o->reply = NULL;
 	o->replylen = 0;
 	o->note = notebuf;

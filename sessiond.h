@@ -69,6 +69,7 @@ void jw_raw(struct jw *w, const char *s);
 /*
  * A string literal: its length is a constant, so the copy is a few moves
  * in place rather than a call; most of what a reply holds is literals.
+ * Those moves take more code than a call: rare replies use jw_raw().
  */
 #define jw_lit(w, lit) do { \
 	struct jw *jw_ = (w); \
