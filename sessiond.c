@@ -1018,9 +1018,10 @@ retrylater(const char *what, const char *why)
 {
 	char msg[sizeof(statefile) + 256];
 
-	snprintf(msg, sizeof(msg), "state file %s: %s failed: %s; retrying",
-	         statefile, what, why);
-	if (!compactretry)
+	snprintf(msg, sizeof(msg), "state file %s: %s failed: %s; %s",
+	         statefile, what, why,
+	         stopping ? "left as it was" : "retrying");
+	if (!compactretry || stopping) /* the last word, if stopping */
 		warn("%s", msg);
 	compactretry = 1;
 	persistretry = monotonic() + RETRYSECS * 1000LL;

@@ -663,6 +663,23 @@ t_persist_sync_child() {
 	else bad sync-fail-retried "$(newlog)"; fi
 	restores sync-fail-restores "$SMALL"
 	stop
+
+	# it fails at a clean stop too: said so, and the journal keeps all
+	rm -f "$ST" "$ST.tmp"
+	logged=$(wc -l < "$LOG")
+	syncstart "$ST"
+	waitfor test -f "$ST.tmp"
+	: > "$T/syncfail"
+	: > "$GATE"
+	waitfor test ! -f "$ST.tmp"
+	before=$(listnorm)
+	stop
+	if logsays 'sync failed: Input/output error; left as it was'; then ok sync-fail-at-stop-told
+	else bad sync-fail-at-stop-told "$(newlog)"; fi
+	rm -f "$T/syncfail"
+	start "$SMALL" -t 0 -S "$ST"
+	check sync-fail-at-stop-kept "$(listnorm)" "$before"
+	stop
 }
 
 # plan usage: a fake command whose behaviour a file chooses
