@@ -399,6 +399,8 @@ parsestatus(const char *name)
 	case 'c': i = ST_CLOSED; break;
 	default: return -1;
 	}
+	if (!strcmp(statusnames[i], name)) /* as sent nearly always */
+		return i;
 	/* in any case, as ACD takes them: its CLI passes "Attention" on */
 	for (a = statusnames[i]; *a; a++, name++)
 		if ((*name | 0x20) != *a) /* the names are lowercase letters */
@@ -1426,15 +1428,17 @@ static int
 matches(struct req *r, const struct rule *rule)
 {
 	static char value[RULEMATCHMAX + 1];
-	struct jfield *f;
-	int present;
+	struct jfield *f = field(r, rule->field);
+	size_t n = strlen(rule->value);
 
-	if ((f = field(r, rule->field)) && (f->type == J_TRUE ||
-	    f->type == J_FALSE || f->type == J_NUMBER))
-		return f->len == strlen(rule->value) &&
-		       !memcmp(r->line + f->off, rule->value, f->len);
-	return getstr(r, rule->field, value, sizeof(value), &present) > 0 &&
-	       !strcmp(value, rule->value);
+	if (!f || f->type == J_NULL || f->type == J_OBJECT ||
+	    f->type == J_ARRAY)
+		return 0;
+	if (f->esc) /* a string to decode first */
+		return json_str(r->line + f->off, f->len, value,
+		                sizeof(value)) == (long)n &&
+		       !memcmp(value, rule->value, n);
+	return f->len == n && !memcmp(r->line + f->off, rule->value, n);
 }
 
 /*

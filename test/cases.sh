@@ -831,6 +831,11 @@ t_hooks() {
 	check hook-askuserquestion "$(status_of $S)" question
 	sendhook PostToolUse $S ",\"tool_name\":\"Write\",\"tool_input\":{\"file_path\":\"/x\",\"content\":\"$big\"},\"tool_response\":{\"success\":true},\"tool_use_id\":\"t3\""
 	check hook-posttooluse-huge "$(status_of $S)" working
+	sendhook PreToolUse $S ',"tool_name":"Exit\u0050lanMode","tool_input":{"plan":"p"}'
+	check hook-exitplanmode-escaped "$(status_of $S)" question
+	sendhook PostToolUse $S ',"tool_name":"Bash"'
+	sendhook PreToolUse $S ',"tool_name":"ExitPlanModeX"'
+	check hook-matcher-whole-value "$(status_of $S)" working
 	sendhook PreToolUse $S ',"tool_name":"ExitPlanMode","tool_input":{"plan":"p"}'
 	check hook-exitplanmode "$(status_of $S)" question
 	sendhook PermissionRequest $S ',"tool_name":"Bash","tool_input":{"command":"rm -rf build"}'
