@@ -61,28 +61,35 @@
  * number as written (is_interrupt is true when Esc stopped a tool, and no
  * Stop follows). status is the new status or RULE_ACTIVITY (only refreshes
  * idle time); msgfield names the payload field that becomes the session's
- * message, if any. An event that carries agent_id comes from a subagent:
- * it only refreshes idle time unless its rule has sub set. Then it may
- * make a working session wait (a subagent's permission prompt blocks the
- * user as much as its parent's), and only the same subagent ends that
- * wait, unless a parent's event of a rule without sub (Stop) makes it the
- * parent's. proto.c expands RULES into its rule table.
+ * message, if any.
+ *
+ * An event with agent_id comes from a subagent, inside its parent's turn.
+ * sub says what it may do. SUB_NO: only refresh idle time. SUB_YES: make
+ * a working session wait (a subagent's permission prompt blocks the user
+ * as much as its parent's), or end the wait it made; a session waits until
+ * every subagent that made it wait (up to SUBWAITMAX) goes on. From the
+ * parent, a SUB_YES rule takes such a wait over if it waits itself, and
+ * leaves it alone if not; a SUB_NO rule (its turn) ends it. SUB_UNSAID is
+ * SUB_YES for an event that does not say whose prompt it is: from the
+ * parent it neither takes a subagent's wait nor ends it. proto.c expands
+ * RULES into its rule table.
  */
+#define SUBWAITMAX    4        /* subagents one session waits for at once */
 #define RULES { \
 	/* event               field                value                 status          msgfield   sub */ \
-	{ "SessionStart",      "source",            "compact",            RULE_ACTIVITY,  NULL,      0 }, \
-	{ "SessionStart",      NULL,                NULL,                 ST_ATTENTION,   NULL,      0 }, \
-	{ "UserPromptSubmit",  NULL,                NULL,                 ST_WORKING,     NULL,      0 }, \
-	{ "PreToolUse",        "tool_name",         "AskUserQuestion",    ST_QUESTION,    NULL,      1 }, \
-	{ "PreToolUse",        "tool_name",         "ExitPlanMode",       ST_QUESTION,    NULL,      1 }, \
-	{ "PermissionRequest", NULL,                NULL,                 ST_ATTENTION,   NULL,      1 }, \
-	{ "PostToolUse",       NULL,                NULL,                 ST_WORKING,     NULL,      1 }, \
-	{ "PostToolUseFailure", "is_interrupt",     "true",               ST_ATTENTION,   NULL,      0 }, \
-	{ "PostToolUseFailure", NULL,               NULL,                 ST_WORKING,     NULL,      1 }, \
-	{ "Notification",      "notification_type", "permission_prompt",  ST_ATTENTION,   "message", 1 }, \
-	{ "Notification",      "notification_type", "idle_prompt",        ST_ATTENTION,   "message", 0 }, \
-	{ "Notification",      "notification_type", "elicitation_dialog", ST_QUESTION,    "message", 1 }, \
-	{ "Stop",              NULL,                NULL,                 ST_ATTENTION,   NULL,      0 }, \
-	{ "StopFailure",       NULL,                NULL,                 ST_ATTENTION,   "error",   0 }, \
-	{ "SessionEnd",        NULL,                NULL,                 ST_CLOSED,      NULL,      0 }, \
+	{ "SessionStart",      "source",            "compact",            RULE_ACTIVITY,  NULL,      SUB_NO }, \
+	{ "SessionStart",      NULL,                NULL,                 ST_ATTENTION,   NULL,      SUB_NO }, \
+	{ "UserPromptSubmit",  NULL,                NULL,                 ST_WORKING,     NULL,      SUB_NO }, \
+	{ "PreToolUse",        "tool_name",         "AskUserQuestion",    ST_QUESTION,    NULL,      SUB_YES }, \
+	{ "PreToolUse",        "tool_name",         "ExitPlanMode",       ST_QUESTION,    NULL,      SUB_YES }, \
+	{ "PermissionRequest", NULL,                NULL,                 ST_ATTENTION,   NULL,      SUB_YES }, \
+	{ "PostToolUse",       NULL,                NULL,                 ST_WORKING,     NULL,      SUB_YES }, \
+	{ "PostToolUseFailure", "is_interrupt",     "true",               ST_ATTENTION,   NULL,      SUB_NO }, \
+	{ "PostToolUseFailure", NULL,               NULL,                 ST_WORKING,     NULL,      SUB_YES }, \
+	{ "Notification",      "notification_type", "permission_prompt",  ST_ATTENTION,   "message", SUB_UNSAID }, \
+	{ "Notification",      "notification_type", "idle_prompt",        ST_ATTENTION,   "message", SUB_NO }, \
+	{ "Notification",      "notification_type", "elicitation_dialog", ST_QUESTION,    "message", SUB_UNSAID }, \
+	{ "Stop",              NULL,                NULL,                 ST_ATTENTION,   NULL,      SUB_NO }, \
+	{ "StopFailure",       NULL,                NULL,                 ST_ATTENTION,   "error",   SUB_NO }, \
+	{ "SessionEnd",        NULL,                NULL,                 ST_CLOSED,      NULL,      SUB_NO }, \
 }

@@ -105,8 +105,8 @@ static const struct tally *tallied(const struct proto_env *env);
 static int usagefield(const char *key, char *out, size_t size);
 static unsigned waiter(const char *id, size_t n);
 static int matches(struct req *r, const struct rule *rule);
-static int subapplies(const struct rule *rule, const struct session *s,
-                      unsigned sub);
+static int waitset(const struct rule *rule, const struct session *s,
+                   unsigned sub, unsigned *w);
 static int keptwindow(const struct proto_env *env, struct jw *w,
                       const char *const *win, int got);
 static int variable(const struct proto_env *env, const struct session *self,
@@ -1442,18 +1442,40 @@ matches(struct req *r, const struct rule *rule)
 }
 
 /*
- * Whether a subagent's event applies its rule. A subagent runs inside its
- * parent's turn: it may make a working session wait and end the wait it
- * made, but never touch its parent's own (a subagent that finishes after
- * its parent stopped changes nothing).
+ * The subagents s waits for once this event (from sub, 0: the parent) of
+ * rule is in, into w: their number, or -1 when the event only refreshes
+ * activity. See RULES in config.def.h.
  */
 static int
-subapplies(const struct rule *rule, const struct session *s, unsigned sub)
+waitset(const struct rule *rule, const struct session *s, unsigned sub,
+        unsigned *w)
 {
-	if (!rule->sub || !s)
-		return 0;
-	return s->waiter == sub ||
-	       (s->status == ST_WORKING && WAITS(rule->status));
+	int i, n = s ? s->nwaiters : 0;
+
+	if (n > 0)
+		memcpy(w, s->waiters, (size_t)n * sizeof(*w));
+	if (!sub) { /* the parent's */
+		if (rule->sub == SUB_UNSAID) /* whose prompt, it does not say */
+			return n;
+		if (rule->sub == SUB_YES && !WAITS(rule->status))
+			return n ? -1 : 0; /* a subagent still waits */
+		return 0; /* its turn, or its own wait */
+	}
+	if (rule->sub == SUB_NO || !s)
+		return -1;
+	for (i = 0; i < n && w[i] != sub; i++)
+		;
+	if (WAITS(rule->status)) { /* not over the parent's own wait */
+		if (n == 0 && s->status != ST_WORKING)
+			return -1;
+		if (i == n && n < SUBWAITMAX)
+			w[n++] = sub;
+		return n;
+	}
+	if (i == n) /* it made no wait: not its to end */
+		return -1;
+	w[i] = w[--n];
+	return n;
 }
 
 /* A raw Claude Code hook event: maps it through the rules, replies nothing. */
@@ -1465,8 +1487,8 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	const struct rule *rule = NULL;
 	struct session *s;
 	struct jfield *agentid, *mf;
-	unsigned sub = 0;
-	int present, i, created = 0, changed = 0;
+	unsigned sub = 0, w[SUBWAITMAX];
+	int present, i, nw = -1, created = 0, changed = 0;
 
 	o->reply = NULL;
 	o->replylen = 0;
@@ -1483,8 +1505,14 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 		if (!strcmp(rules[i].event, event) &&
 		    (!rules[i].field || matches(r, &rules[i])))
 			rule = &rules[i];
-	if (!rule || rule->status == RULE_ACTIVITY ||
-	    (sub && !subapplies(rule, s, sub))) {
+	if (rule && rule->status != RULE_ACTIVITY)
+		nw = waitset(rule, s, sub, w);
+	if (nw > 0 && !WAITS(rule->status)) { /* others still wait */
+		memcpy(s->waiters, w, (size_t)nw * sizeof(*w));
+		s->nwaiters = nw;
+		nw = -1;
+	}
+	if (nw < 0) { /* only activity */
 		if (s) {
 			s->active = env->mono;
 			save(s);
@@ -1509,10 +1537,8 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	} else {
 		s->active = env->mono;
 	}
-	if (sub)
-		s->waiter = WAITS(rule->status) ? sub : 0;
-	else if (!rule->sub) /* a wait of the parent's own, or its turn */
-		s->waiter = 0;
+	memcpy(s->waiters, w, (size_t)nw * sizeof(*w));
+	s->nwaiters = nw;
 	/* the parent's cwd is the session's: a subagent may work elsewhere */
 	if (!sub &&
 	    getstr(r, "cwd", strbuf, sizeof(strbuf), &present) > 0 && strbuf[0] &&
@@ -2127,7 +2153,8 @@ proto_check(void)
 		    s->agentplain != json_plain(s->agent, s->agentlen) ||
 		    s->dirplain != json_plain(s->dir, s->dirlen))
 			return -4;
-		if (s->waiter && !WAITS(s->status)) /* only a wait has one */
+		if (s->nwaiters < 0 || s->nwaiters > SUBWAITMAX ||
+		    (s->nwaiters && !WAITS(s->status))) /* only a wait has some */
 			return -5;
 		n += s->dirty;
 	}

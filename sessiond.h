@@ -10,6 +10,7 @@
 
 enum { ST_WORKING, ST_ATTENTION, ST_QUESTION, ST_CLOSED, RULE_ACTIVITY };
 #define WAITS(st)     ((st) == ST_ATTENTION || (st) == ST_QUESTION)
+enum { SUB_NO, SUB_YES, SUB_UNSAID }; /* struct rule's sub */
 
 struct rule {
 	const char *event;
@@ -17,7 +18,7 @@ struct rule {
 	const char *value;
 	int status;           /* ST_* or RULE_ACTIVITY */
 	const char *msgfield; /* payload field copied to the message, or NULL */
-	int sub;              /* a subagent's event (agent_id) matches too */
+	int sub;              /* SUB_*: whether a subagent's event counts */
 };
 
 /* ring.c */
@@ -115,8 +116,9 @@ struct session {
 	int jnew;             /* statuses pushed since that record */
 	int jmeta;            /* agent, dir, message or priority changed
 	                         since that record */
-	unsigned waiter;      /* agent_id hash of the subagent that made it
-	                         wait; 0: none */
+	unsigned waiters[SUBWAITMAX]; /* agent_id hashes of the subagents
+	                         it waits for (not kept across restarts) */
+	int nwaiters;
 	struct link {         /* neighbours' pool indexes, -1: none */
 		short prev, next;
 	} byage, byclose;     /* in creation order; closed, as they closed */

@@ -232,7 +232,7 @@ store_setstatus(struct session *s, int status, long long mono,
                 long long wall)
 {
 	s->since = s->active = mono;
-	s->waiter = 0;
+	s->nwaiters = 0;
 	if (status == s->status)
 		return;
 	store_restatus(s, status);

@@ -886,8 +886,9 @@ t_hooks() {
 	stop
 }
 
-# a subagent (agent_id) may make a working session wait, and only it
-# ends that wait; the parent's own waits are not its to end
+# a subagent (agent_id) may make a working session wait, and the wait
+# ends when every subagent that made it goes on; the parent's own waits
+# and its turn are not theirs to end
 t_hook_subagent() {
 	start "$DEF" -t 0
 	S=sa
@@ -905,14 +906,24 @@ t_hook_subagent() {
 	sendhook Notification $S ',"message":"Claude needs your permission to use Bash","notification_type":"permission_prompt"'
 	sendhook PostToolUse $S ",\"tool_name\":\"Read\"$A2"
 	check sub-other-cannot-end-wait "$(status_of $S)" attention
+	sendhook PermissionRequest $S ",\"tool_name\":\"Edit\"$A2"
 	sendhook PostToolUse $S ",\"tool_name\":\"Bash\"$A1"
-	check sub-ends-own-wait "$(status_of $S)" working
+	check sub-waits-for-every-subagent "$(status_of $S)" attention
+	sendhook PostToolUse $S ',"tool_name":"Read"'
+	check sub-parent-tool-keeps-sub-wait "$(status_of $S)" attention
+	sendhook PostToolUse $S ",\"tool_name\":\"Edit\"$A2"
+	check sub-last-ends-wait "$(status_of $S)" working
 	sendhook PreToolUse $S ",\"tool_name\":\"AskUserQuestion\"$A2"
 	check sub-question "$(status_of $S)" question
-	sendhook SubagentStop $S "$A2"
-	check sub-stop-keeps-wait "$(status_of $S)" question
+	sendhook Stop $S ",\"stop_hook_active\":false$A2"
+	check sub-stop-ignored "$(status_of $S)" question
 	sendhook PostToolUseFailure $S ",\"tool_name\":\"AskUserQuestion\",\"is_interrupt\":false$A2"
 	check sub-failure-ends-own-wait "$(status_of $S)" working
+	sendhook PermissionRequest $S ",\"tool_name\":\"Bash\"$A1"
+	sendhook PermissionRequest $S ',"tool_name":"Write"'
+	sendhook PostToolUse $S ",\"tool_name\":\"Bash\"$A1"
+	check sub-parent-own-wait-kept "$(status_of $S)" attention
+	sendhook PostToolUse $S ',"tool_name":"Write"'
 	sendhook Stop $S ',"stop_hook_active":false'
 	sendhook PostToolUse $S ",\"tool_name\":\"Bash\"$A1"
 	check sub-after-parent-stop "$(status_of $S)" attention
@@ -924,9 +935,10 @@ t_hook_subagent() {
 	sendhook Stop $S ',"stop_hook_active":false'
 	sendhook PostToolUse $S ",\"tool_name\":\"Bash\"$A1"
 	check sub-parent-stop-takes-wait "$(status_of $S)" attention
+	sendhook UserPromptSubmit $S ',"prompt":"more"'
 	sendhook Stop $S ",\"stop_hook_active\":false$A1"
 	sendhook SessionEnd $S ",\"reason\":\"other\"$A1"
-	check sub-lifecycle-ignored "$(status_of $S)" attention
+	check sub-lifecycle-ignored "$(status_of $S)" working
 	stop
 }
 

@@ -645,10 +645,10 @@ hooks(void)
 	      s->active == env.mono);
 	run(fmt("{%s,\"hook_event_name\":\"PermissionRequest\",\"agent_id\":"
 	    "\"ag-1\",\"tool_name\":\"Bash\"}", id));
-	CHECK(s->status == ST_ATTENTION && s->waiter && lines(note) == 1);
+	CHECK(s->status == ST_ATTENTION && s->nwaiters == 1 && lines(note) == 1);
 	run(fmt("{%s,\"hook_event_name\":\"PostToolUse\",\"agent_id\":\"ag-1\","
 	    "\"tool_name\":\"Bash\"}", id));
-	CHECK(s->status == ST_WORKING && !s->waiter && lines(note) == 1);
+	CHECK(s->status == ST_WORKING && !s->nwaiters && lines(note) == 1);
 	run(fmt("{%s,\"hook_event_name\":\"Stop\",\"agent_id\":\"ag-1\"}", id));
 	CHECK(s->status == ST_WORKING && o.notelen == 0);
 	run(fmt("{%s,\"hook_event_name\":\"Stop\",\"stop_hook_active\":false,"
@@ -894,9 +894,9 @@ badrules(void)
 {
 	char longer[RULEMATCHMAX + 2], key[KEYMAX + 2];
 	struct rule r[2] = {
-		{ "Stop", NULL, NULL, ST_ATTENTION, NULL, 0 },
+		{ "Stop", NULL, NULL, ST_ATTENTION, NULL, SUB_NO },
 		{ "Notification", "notification_type", "idle_prompt",
-		  ST_ATTENTION, "message", 0 },
+		  ST_ATTENTION, "message", SUB_NO },
 	};
 
 	memset(longer, 'e', sizeof(longer) - 1);
