@@ -96,8 +96,7 @@ static int render(const struct proto_env *env, const struct session *self,
 static int serve(const struct proto_env *env, struct proto_out *o,
                  const char *line, size_t len, int part);
 static void setmsg(struct session *s, const char *text);
-static void setusage(const struct proto_env *env, const char *obj,
-                     size_t len);
+static void setusage(const char *obj, size_t len, long long at);
 static void snapshot(struct jw *w, const struct proto_env *env,
                      struct session *s);
 static int statusline(const struct proto_env *, struct proto_out *, struct req *);
@@ -1634,13 +1633,13 @@ usageobj(struct jw *w)
 	jw_lit(w, "}");
 }
 
-/* Replaces the usage object and tells the subscribers. */
+/* Replaces the usage object, as of at, and tells the subscribers. */
 static void
-setusage(const struct proto_env *env, const char *obj, size_t len)
+setusage(const char *obj, size_t len, long long at)
 {
 	memcpy(usage, obj, len);
 	usagelen = len;
-	usageat = env->wall;
+	usageat = at;
 	usagestate = USAGE_OK;
 	if (!listening)
 		return;
@@ -1692,6 +1691,7 @@ ratelimits(const struct proto_env *env, struct req *r)
 	double pct;
 	unsigned long long reset;
 	int nw, ni, i, k, j, got = 0, fresh = 0;
+	long long at;
 
 	if (!(rl = field(r, "rate_limits")) || rl->type != J_OBJECT)
 		return;
@@ -1745,13 +1745,16 @@ ratelimits(const struct proto_env *env, struct req *r)
 	jw_raw(&w, ",\"source\":\"statusline\"}");
 	if (w.full)
 		return;
-	/* unchanged data only refreshes its age */
+	/*
+	 * Unchanged data only refreshes its age. With a kept window it is
+	 * as old as before: due for a fetch, which renews it all.
+	 */
+	at = got > fresh ? usageat : env->wall;
 	if (usagestate == USAGE_OK && usagelen == w.len &&
-	    !memcmp(usage, obj, w.len)) {
-		usageat = env->wall;
-		return;
-	}
-	setusage(env, obj, w.len);
+	    !memcmp(usage, obj, w.len))
+		usageat = at;
+	else
+		setusage(obj, w.len, at);
 }
 
 /*
@@ -1799,7 +1802,7 @@ proto_usage(const struct proto_env *env, struct proto_out *o,
 		if (w.full)
 			err = "usage command printed too much";
 		else
-			setusage(env, obj, w.len);
+			setusage(obj, w.len, env->wall);
 	}
 	if (err) {
 		fprintf(stderr, "sessiond: %s\n", err);

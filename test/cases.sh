@@ -703,6 +703,7 @@ FAKE
 	echo "$1" > "$T/umode"
 }
 ucount() { cat "$T/ucount" 2>/dev/null || echo 0; }
+ucountis() { test "$(ucount)" = "$1"; }
 U5='"five_hour":{"utilization":42.0,"resets_at":"2030-01-01T00:00:00+00:00"},"seven_day":{"utilization":7.5,"resets_at":null},"source":"command","fetched_at":T'
 
 t_usage_fetch() {
@@ -788,6 +789,31 @@ t_usage_statusline() {
 	expect usage-no-window-no-change '{"cmd":"USAGE"}' "$OK{\"state\":\"ok\",\"fetched_at\":T,\"usage\":$want}}"
 	sl "\"five_hour\":{\"used_percentage\":-0.0,\"resets_at\":$r}"
 	check usage-minus-zero "$(req '{"cmd":"FORMAT","format":"{usage.5h}% {usage.7d}%","raw":true}')" "0% 44%"
+	stop
+}
+
+t_usage_kept_window_ages() {
+	# a window kept from the fetched usage is as old as that fetch: the
+	# status line's other window does not make it look fresh, and the
+	# command runs again once the interval has passed
+	fakeusage ok
+	start "$DEF" -t 0 -U "$T/fake-usage" -u 2
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -w 6000 "$SOCK" > /dev/null &
+	sp=$!
+	waitfor ucountis 1 || bad kept-window-first-fetch "$(ucount)"
+	r=$(($(date +%s) + 3600))
+	i=0
+	while [ $i -lt 14 ]; do # 3.5 s of status lines, seven_day only
+		req "{\"session_id\":\"kw\",\"rate_limits\":{\"seven_day\":{\"used_percentage\":9,\"resets_at\":$r}}}" > /dev/null
+		sleep 0.25
+		i=$((i + 1))
+	done
+	check kept-window-five-hour "$(req '{"cmd":"USAGE"}' | grep -o '"five_hour":{"utilization":42.0,"resets_at":"2030-01-01T00:00:00+00:00"}')" \
+		'"five_hour":{"utilization":42.0,"resets_at":"2030-01-01T00:00:00+00:00"}'
+	if [ "$(ucount)" -ge 2 ]; then ok kept-window-fetched-again
+	else bad kept-window-fetched-again "the command ran $(ucount) time(s) in 3.5 s, interval 2 s"; fi
+	kill $sp 2>/dev/null
+	wait $sp 2>/dev/null
 	stop
 }
 
