@@ -14,6 +14,7 @@
 #define FLUSHWAITMS   1000     /* on shutdown, time to deliver last replies */
 #define ACCEPTPAUSEMS 1000     /* listener rest after EMFILE/ENFILE */
 #define IDLECLIENTMS  10000    /* when full, a client quiet this long goes */
+#define FDSPARE       32       /* descriptors beside the clients' (files, pipes) */
 #define SUBSNDBUF     1048576  /* kernel send buffer asked for a subscriber */
 #define BIGSTALLMS    2000     /* a lent big ring undrained this long drops */
 #define BIGHOLDMS     5000     /* ... or held this long while others wait */

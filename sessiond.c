@@ -51,10 +51,11 @@ struct client {
 	struct ring *out;     /* its own ring, or a lent big one */
 	long long lastout;    /* monotonic ms: its last write, or lending */
 	long long lentat;     /* monotonic ms: a big ring was lent to it */
-	long long lastin;     /* monotonic ms: its last request, or connect */
+	long long lastin;     /* monotonic ms: it last sent, or connected */
 };
 
 static void accepting(void);
+static void fdroom(void);
 static struct client *quietest(void);
 static void broadcast(const char *p, size_t n);
 static void cleanup(void);
@@ -126,6 +127,7 @@ static long long loopwallms;         /* wall-clock ms, read with loopms */
 static long long loopwall;           /* and in seconds */
 static int stirred = 1;              /* a line was handled: recompute it */
 static long long acceptpause;        /* listener rests until then */
+static long long acceptwarned;       /* when EMFILE was last said */
 static long idlesecs = IDLESECS;     /* -t; 0: never stop */
 static int waitbig;                  /* some client waits for a big ring */
 static int bigfreed;                 /* a big ring was given back */
@@ -330,6 +332,25 @@ sockpath(const char *opt)
  * both decide a socket is stale), then binds. A socket file that answers
  * belongs to a running daemon; one that refuses was left by a crash.
  */
+/*
+ * A soft descriptor limit below MAXCLIENTS is raised, as far as the hard
+ * one allows: else accept() fails first, and a full daemon never gets to
+ * make room for a newcomer.
+ */
+static void
+fdroom(void)
+{
+	struct rlimit rl;
+	rlim_t want = MAXCLIENTS + FDSPARE;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ?
+	              rl.rlim_max : want;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 static void
 setup(void)
 {
@@ -567,7 +588,6 @@ handle(struct client *c, struct proto_env *env, const char *line,
 	struct proto_out o;
 	int r, sndbuf = SUBSNDBUF;
 
-	c->lastin = loopms;
 	env->connections = nlive;
 	env->subscribers = nsubs;
 	memset(&o, 0, sizeof(o));
@@ -681,6 +701,8 @@ readclient(struct client *c)
 		}
 	}
 	c->inlen += (size_t)r;
+	if (r > 0)
+		c->lastin = loopms;
 	readlines(c);
 }
 
@@ -763,8 +785,12 @@ accepting(void)
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
 			if (errno == EMFILE || errno == ENFILE) {
-				warn("accept:");
-				acceptpause = monotonic() + ACCEPTPAUSEMS;
+				/* once a pause at most, not once a close */
+				if (loopms >= acceptwarned + ACCEPTPAUSEMS) {
+					warn("accept:");
+					acceptwarned = loopms;
+				}
+				acceptpause = loopms + ACCEPTPAUSEMS;
 			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				warn("accept:");
 			}
@@ -1700,6 +1726,7 @@ main(int argc, char *argv[])
 
 	if ((err = proto_init(statefile[0] != '\0')))
 		die("config.h: %s", err);
+	fdroom();
 	setup();
 	for (i = 0; i < MAXCLIENTS; i++)
 		clients[i].fd = -1;

@@ -457,6 +457,25 @@ t_abuse_emfile() {
 	stop
 }
 
+t_abuse_fd_limit_raised() {
+	# a soft descriptor limit below MAXCLIENTS is raised as far as the
+	# hard limit allows, so that accept() does not fail first
+	if [ ! -r /proc/self/limits ]; then skp fd-limit-raised "no /proc"; return; fi
+	if [ -n "${VG:-}" ]; then
+		skp fd-limit-raised "valgrind keeps descriptor limits of its own"
+		return
+	fi
+	hard=$(ulimit -H -n)
+	ab_max=$(sed -n 's/^#define MAXCLIENTS *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	ab_spare=$(sed -n 's/^#define FDSPARE *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	want=$((ab_max + ab_spare))
+	if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then want=$hard; fi
+	ab_limited -Sn 64
+	start "$T/limited" -t 0
+	check fd-limit-raised "$(awk '/^Max open files/ { print $4 }' /proc/$dpid/limits)" "$want"
+	stop
+}
+
 t_abuse_sub_halfclose() {
 	# a subscriber that half-closes (printf | socat) still listens
 	start "$DEF" -t 0

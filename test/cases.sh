@@ -37,10 +37,12 @@ t_commands() {
 		"$OK$(snap c closed "\"$T/gone\"" "$(h closed)" true 0)}"
 	expect get-deleted '{"cmd":"GET","session_id":"c"}' \
 		'{"version":1,"ok":false,"error":"session not found: c"}'
-	got=$(req '{"cmd":"STATUS"}' | sed 's/"memory_mb":[0-9]*\.[0-9]/"memory_mb":M/')
-	check status "$got" "$OK{\"uptime_seconds\":0,\"sessions\":{\"active\":1,\"closed\":1},\"connections\":1,\"memory_mb\":M,\"socket_path\":\"$SOCK\"}}"
-	expect dump '{"cmd":"DUMP"}' \
-		"$OK{\"uptime_seconds\":0,\"socket_path\":\"$SOCK\",\"sessions\":[{\"session_id\":\"a\",\"status\":\"attention\",\"working_dir\":\"/tmp\",\"elapsed_seconds\":0,\"closed\":false},{\"session_id\":\"b\",\"status\":\"closed\",\"working_dir\":null,\"elapsed_seconds\":0,\"closed\":true}],\"session_counts\":{\"active\":1,\"closed\":1},\"connections\":1}}"
+	got=$(req '{"cmd":"STATUS"}' | sed -e 's/"memory_mb":[0-9]*\.[0-9]/"memory_mb":M/' \
+		-e 's/"uptime_seconds":[0-9]*/"uptime_seconds":U/')
+	check status "$got" "$OK{\"uptime_seconds\":U,\"sessions\":{\"active\":1,\"closed\":1},\"connections\":1,\"memory_mb\":M,\"socket_path\":\"$SOCK\"}}"
+	check dump "$(req '{"cmd":"DUMP"}' | sed -e 's/"uptime_seconds":[0-9]*/"uptime_seconds":U/' \
+		-e 's/"elapsed_seconds":[0-9]*/"elapsed_seconds":E/g')" \
+		"$OK{\"uptime_seconds\":U,\"socket_path\":\"$SOCK\",\"sessions\":[{\"session_id\":\"a\",\"status\":\"attention\",\"working_dir\":\"/tmp\",\"elapsed_seconds\":E,\"closed\":false},{\"session_id\":\"b\",\"status\":\"closed\",\"working_dir\":null,\"elapsed_seconds\":E,\"closed\":true}],\"session_counts\":{\"active\":1,\"closed\":1},\"connections\":1}}"
 	expect usage-never '{"cmd":"USAGE"}' \
 		"$OK{\"state\":\"never\",\"fetched_at\":null,\"usage\":null}}"
 	expect stop-confirm '{"cmd":"STOP"}' \
