@@ -328,11 +328,6 @@ sockpath(const char *opt)
 }
 
 /*
- * Takes the lock beside the socket (held for life, so two daemons cannot
- * both decide a socket is stale), then binds. A socket file that answers
- * belongs to a running daemon; one that refuses was left by a crash.
- */
-/*
  * A soft descriptor limit below MAXCLIENTS is raised, as far as the hard
  * one allows: else accept() fails first, and a full daemon never gets to
  * make room for a newcomer.
@@ -351,6 +346,11 @@ fdroom(void)
 	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
+/*
+ * Takes the lock beside the socket (held for life, so two daemons cannot
+ * both decide a socket is stale), then binds. A socket file that answers
+ * belongs to a running daemon; one that refuses was left by a crash.
+ */
 static void
 setup(void)
 {
