@@ -2210,6 +2210,8 @@ proto_badrule(const struct rule *r, int n)
 		else if ((r[i].field && strlen(r[i].field) > KEYMAX) ||
 		         (r[i].msgfield && strlen(r[i].msgfield) > KEYMAX))
 			what = "field name longer than KEYMAX";
+		else if (r[i].field && !r[i].value)
+			what = "a field without a value";
 	}
 	if (!what)
 		return NULL;

@@ -928,6 +928,11 @@ badrules(void)
 	r[0].field = key;
 	CHECK(is(proto_badrule(r, 2), "rule 1 (Stop): field name longer than "
 	         "KEYMAX, it could never match"));
+	r[0].field = "source";
+	CHECK(is(proto_badrule(r, 2), "rule 1 (Stop): a field without a value, "
+	         "it could never match"));
+	r[0].value = "startup";
+	CHECK(proto_badrule(r, 2) == NULL);
 }
 
 /* Replies about one session rendered in the caller's buffer. */
