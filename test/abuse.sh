@@ -522,7 +522,7 @@ t_abuse_bigring_trickle() {
 	ab_needhold bigring-trickle || return
 	# two clients hold both big rings with LIST replies they read 2 KiB
 	# at a time, never still long enough to stall; a third LIST waits.
-	# BIGHOLDMS after lending, the two are dropped and the third served.
+	# BIGHOLDMS after lending, a holder is dropped and the third served.
 	start "$DEF" -t 0
 	ab_seed
 	ab_bigtable
@@ -535,9 +535,15 @@ t_abuse_bigring_trickle() {
 	check bigring-trickle-third-served "$(grep -o '"session_id":"b[0-9]*"' "$T/third" | wc -l | tr -d ' ')" 127
 	touch "$T/trdone"
 	wait $ab_hp
-	check bigring-trickle-holders-dropped "$(tail -n 1 "$T/trhold")" \
-		"open 0 answered 2 refused 0 closed 2"
-	check bigring-trickle-said "$(grep -c 'too slow to take a big reply' "$LOG")" 2
+	# one at least: once one ring is free the third is served, and the
+	# other holder may keep its ring if it was lent later
+	case $(tail -n 1 "$T/trhold") in
+	"open 0 answered 2 refused 0 closed 2"|"open 1 answered 2 refused 0 closed 1")
+		ok bigring-trickle-holder-dropped ;;
+	*)	bad bigring-trickle-holder-dropped "$(tail -n 1 "$T/trhold")" ;;
+	esac
+	if grep -q 'too slow to take a big reply' "$LOG"; then ok bigring-trickle-said
+	else bad bigring-trickle-said "$(cat "$LOG")"; fi
 	ab_intact bigring-trickle
 	stop
 }
