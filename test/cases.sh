@@ -967,6 +967,21 @@ t_hook_subagent() {
 	sendhook Stop $S ",\"stop_hook_active\":false$A1"
 	sendhook SessionEnd $S ",\"reason\":\"other\"$A1"
 	check sub-lifecycle-ignored "$(status_of $S)" working
+	# SUBWAITMAX subagents are waited for; one more is not recorded
+	max=$(sed -n 's/^#define SUBWAITMAX *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	i=0
+	while [ $i -le "$max" ]; do
+		sendhook PermissionRequest $S ",\"tool_name\":\"Bash\",\"agent_id\":\"m$i\""
+		i=$((i + 1))
+	done
+	i=1
+	while [ $i -le "$max" ]; do
+		sendhook PostToolUse $S ",\"tool_name\":\"Bash\",\"agent_id\":\"m$i\""
+		check "sub-many-waits-$i" "$(status_of $S)" attention
+		i=$((i + 1))
+	done
+	sendhook PostToolUse $S ',"tool_name":"Bash","agent_id":"m0"'
+	check sub-many-last-ends "$(status_of $S)" working
 	stop
 }
 
