@@ -451,6 +451,15 @@ json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf)
 	return i == n ? JE_OK : JE_SYNTAX;
 }
 
+/* Whether s[0..n) is white space only: a blank line, which is no record. */
+int
+json_blank(const char *s, size_t n)
+{
+	while (n > 0 && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+		s++, n--;
+	return n == 0;
+}
+
 const char *
 json_strerror(int err)
 {

@@ -667,7 +667,7 @@ readlines(struct client *c)
 			if (handle(c, &env, buf + off, LINEMAX, 1) == PROTO_AGAIN)
 				break;
 			c->skip = !nl && !c->eof;
-		} else if (len > 0 &&
+		} else if (!json_blank(buf + off, len) && /* blank: ignored */
 		           handle(c, &env, buf + off, len, 0) == PROTO_AGAIN) {
 			break;
 		}
@@ -979,7 +979,8 @@ load(void)
 		len += (size_t)r;
 		for (off = 0; (nl = memchr(loadbuf + off, '\n', len - off)); ) {
 			lineno++;
-			if (!skipping && nl > loadbuf + off) {
+			if (!skipping &&
+			    !json_blank(loadbuf + off, (size_t)(nl - loadbuf) - off)) {
 				res = proto_restore(&env, loadbuf + off,
 				                    (size_t)(nl - loadbuf) - off);
 				if (res == -1) {

@@ -57,6 +57,7 @@ struct jw {
 };
 
 int json_scan(const char *s, size_t n, struct jfield *f, int fmax, int *nf);
+int json_blank(const char *s, size_t n);
 const char *json_strerror(int err);
 long json_str(const char *s, size_t n, char *out, size_t outsize);
 long json_strcut(const char *s, size_t n, char *out, size_t outsize);
