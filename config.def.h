@@ -62,7 +62,7 @@
  * number as written (is_interrupt is true when Esc stopped a tool, and no
  * Stop follows). status is the new status or RULE_ACTIVITY (only refreshes
  * idle time); msgfield names the payload field that becomes the session's
- * message, if any.
+ * message (NULL: message, if the payload has one).
  *
  * An event with agent_id comes from a subagent, inside its parent's turn.
  * sub says what it may do. SUB_NO: only refresh idle time. SUB_YES: make

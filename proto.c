@@ -1551,7 +1551,8 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 		s->hasmsg = 0;
 		s->jmeta = 1;
 	}
-	if (rule->msgfield && (mf = field(r, rule->msgfield)) &&
+	/* the rule's text, else any event's message (PROTOCOL.md) */
+	if ((mf = field(r, rule->msgfield ? rule->msgfield : "message")) &&
 	    mf->type == J_STRING &&
 	    json_strcut(r->line + mf->off, mf->len, msg, sizeof(msg)) > 0)
 		setmsg(s, msg);

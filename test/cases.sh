@@ -136,6 +136,8 @@ t_framing() {
 	check half-close-no-newline "$got" '{"version":1,"ok":false,"error":"session not found: x"}'
 	got=$(printf '\n\r\n{"cmd":"GET","session_id":"x"}\r\n\n' | "$SDC" "$SOCK")
 	check crlf-and-empty-lines "$got" '{"version":1,"ok":false,"error":"session not found: x"}'
+	got=$(printf '   \n\t\n \r\n{"cmd":"GET","session_id":"x"}\n \t \n' | "$SDC" "$SOCK")
+	check blank-lines-ignored "$got" '{"version":1,"ok":false,"error":"session not found: x"}'
 	over=$(printf '%02049d' 0)
 	got=$(printf '{"cmd":"GET","session_id":"%s"}\n{"cmd":"GET","session_id":"x"}\n' "$over" | "$SDC" "$SOCK")
 	check line-too-long "$got" "$(printf '%s\n' '{"version":1,"ok":false,"error":"line too long"}' '{"version":1,"ok":false,"error":"session not found: x"}')"
@@ -495,6 +497,15 @@ t_persist_damaged() {
 	check damaged-warned "$(grep -c "dmg.jsonl:2: bad record skipped" "$LOG")" 1
 	check damaged-torn-silent "$(grep -c 'dmg.jsonl:5' "$LOG")" 0
 	if [ -f "$ST.bad" ]; then ok damaged-kept-as-bad; else bad damaged-kept-as-bad; fi
+	stop
+	rm -f "$ST.bad"
+	{ rec b1 "$now"; printf '  \n\t\r\n'; rec b2 "$now"; } > "$ST"
+	logged=$(wc -l < "$LOG")
+	start "$DEF" -t 0 -S "$ST"
+	got=$(req '{"cmd":"LIST"}' | grep -o '"session_id":"[a-z0-9]*"' | tr '\n' ' ')
+	check blank-lines-loaded "$got" '"session_id":"b1" "session_id":"b2" '
+	if [ -f "$ST.bad" ] || logsays 'bad record'; then bad blank-lines-not-damage "$(newlog)"
+	else ok blank-lines-not-damage; fi
 	stop
 	: > "$ST"
 	start "$DEF" -t 0 -S "$ST"
@@ -892,6 +903,9 @@ t_hooks() {
 	check hook-stop "$(status_of $S)" attention
 	sendhook StopFailure $S ',"error":"rate_limit"'
 	check hook-stopfailure "$(status_of $S) $(msg_of $S)" "attention rate_limit"
+	sendhook PermissionRequest $S ',"tool_name":"Bash","message":"May I run make?"'
+	check hook-any-message "$(status_of $S) $(msg_of $S)" "attention May I run make?"
+	sendhook StopFailure $S ',"error":"rate_limit"'
 	sendhook SessionStart $S ',"source":"compact"'
 	check hook-compact-activity-only "$(status_of $S)" attention
 	req "{\"cmd\":\"SET\",\"session_id\":\"$S\",\"status\":\"attention\",\"priority\":9}" >/dev/null
