@@ -667,7 +667,8 @@ readlines(struct client *c)
 			if (handle(c, &env, buf + off, LINEMAX, 1) == PROTO_AGAIN)
 				break;
 			c->skip = !nl && !c->eof;
-		} else if (!json_blank(buf + off, len) && /* blank: ignored */
+		} else if (len > 0 && ((unsigned char)buf[off] > ' ' ||
+		           !json_blank(buf + off, len)) && /* blank: ignored */
 		           handle(c, &env, buf + off, len, 0) == PROTO_AGAIN) {
 			break;
 		}
