@@ -590,6 +590,15 @@ t_persist_compaction() {
 # a compaction's sync waits on a gate: the daemon must serve meanwhile
 newlog() { tail -n +$((logged + 1)) "$LOG"; }
 logsays() { newlog | grep -q "$1"; }
+syncfails() { # a daemon on $ST whose compaction's sync fails, and keeps failing
+	rm -f "$ST" "$ST.tmp"
+	logged=$(wc -l < "$LOG")
+	syncstart "$ST"
+	waitfor test -f "$ST.tmp"
+	: > "$T/syncfail"
+	: > "$GATE"
+	waitfor test ! -f "$ST.tmp"
+}
 syncstart() { # state file
 	: > "$GATE"	# open for the compaction at start
 	DENV="env LD_PRELOAD=$T/slowsync.so SYNCGATE=$GATE SYNCFAIL=$T/syncfail SYNCCOUNT=$T/synccount ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0"
@@ -651,13 +660,7 @@ t_persist_sync_child() {
 	check sync-no-failure "$(newlog | grep -c failed)" 0
 
 	# the sync fails: told, retried, and the file is written again
-	rm -f "$ST" "$ST.tmp"
-	logged=$(wc -l < "$LOG")
-	syncstart "$ST"
-	waitfor test -f "$ST.tmp"
-	: > "$T/syncfail"
-	: > "$GATE"
-	waitfor test ! -f "$ST.tmp"
+	syncfails
 	check sync-fail-told "$(newlog | grep -c 'sync failed: Input/output error; retrying')" 1
 	# past JOURNALMAX still, but the retry waits for its timer (RETRYSECS,
 	# 1 s here): twenty changes, one pass each, start no snapshot each
@@ -678,13 +681,7 @@ t_persist_sync_child() {
 	stop
 
 	# it fails at a clean stop too: said so, and the journal keeps all
-	rm -f "$ST" "$ST.tmp"
-	logged=$(wc -l < "$LOG")
-	syncstart "$ST"
-	waitfor test -f "$ST.tmp"
-	: > "$T/syncfail"
-	: > "$GATE"
-	waitfor test ! -f "$ST.tmp"
+	syncfails
 	before=$(listnorm)
 	stop
 	if logsays 'sync failed: Input/output error; left as it was'; then ok sync-fail-at-stop-told
