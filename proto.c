@@ -1412,10 +1412,8 @@ statusline(const struct proto_env *env, struct proto_out *o, struct req *r)
 static unsigned
 waiter(const char *id, size_t n)
 {
-	unsigned h = 2166136261u; /* FNV-1a */
+	unsigned h = store_hash(id, n);
 
-	while (n-- > 0)
-		h = (h ^ (unsigned char)*id++) * 16777619u;
 	return h ? h : 1;
 }
 
@@ -1707,10 +1705,8 @@ ratelimits(const struct proto_env *env, struct req *r)
 			    win[k].type == J_OBJECT)
 				break;
 		if (k == nw || json_scan(base + win[k].off, win[k].len, in,
-		    FIELDMAX, &ni) != JE_OK) {
-			got += keptwindow(env, &w, windows[i], got);
-			continue;
-		}
+		    FIELDMAX, &ni) != JE_OK)
+			ni = 0; /* not there: its percentage stays unknown */
 		pct = -1;
 		reset = 0;
 		for (j = 0; j < ni; j++) {

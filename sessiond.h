@@ -132,6 +132,7 @@ struct session {
 #define SESSMAX       (MAXSESS / 2)
 
 void store_init(void);
+unsigned store_hash(const char *s, size_t n);
 struct session *store_find(const char *id);
 struct session *store_insert(const char *id, int status, long long mono,
                              long long wall);

@@ -22,7 +22,6 @@ struct list {                        /* through the pool, by index */
 	size_t off;                  /* of its struct link in a session */
 };
 
-static unsigned hashid(const char *id);
 static int findslot(const char *id, unsigned h);
 static void histpush(struct session *s, int status, long long wall);
 static struct link *links(const struct list *l, int p);
@@ -40,14 +39,14 @@ static short freed[SESSMAX];         /* free pool indexes, a stack */
 static int nfree = -1;               /* -1: not filled yet */
 static unsigned long long closeseq;  /* closings so far */
 
-/* FNV-1a */
-static unsigned
-hashid(const char *id)
+/* FNV-1a, of ids and of subagents' ids (proto.c) */
+unsigned
+store_hash(const char *s, size_t n)
 {
 	unsigned h = 2166136261u;
 
-	for (; *id; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
 	return h;
 }
 
@@ -161,7 +160,7 @@ unclose(struct session *s)
 struct session *
 store_find(const char *id)
 {
-	int i = findslot(id, hashid(id));
+	int i = findslot(id, store_hash(id, strlen(id)));
 
 	return slots[i] ? &pool[slots[i] - 1] : NULL;
 }
@@ -179,7 +178,7 @@ store_insert(const char *id, int status, long long mono, long long wall)
 	if (nfree < 0)
 		store_init();
 	p = freed[--nfree];
-	h = hashid(id);
+	h = store_hash(id, strlen(id));
 	i = findslot(id, h);
 	s = &pool[p];
 	memset(s, 0, offsetof(struct session, id));
@@ -320,7 +319,8 @@ store_check(void)
 			continue;
 		n++;
 		c += pool[p].status == ST_CLOSED;
-		if (pool[p].hash != hashid(pool[p].id) ||
+		if (pool[p].hash !=
+		    store_hash(pool[p].id, strlen(pool[p].id)) ||
 		    pool[p].nhist < 1 || pool[p].nhist > HISTMAX ||
 		    pool[p].histn < 0 || pool[p].histn > pool[p].nhist ||
 		    pool[p].histnew < 0 || pool[p].histnew > HISTMAX ||
