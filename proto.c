@@ -140,6 +140,7 @@ static struct session *dirty[SESSMAX]; /* changed since last written,
                                           in the order they first did */
 static int ndirty;
 static int listening;                /* notifications are wanted */
+static long long deletedat = LLONG_MIN; /* an open session was deleted */
 static struct jw jnl;                /* journal records not yet written */
 static char errbuf[ESCMAX(DIRMAX) + 256];  /* an error reply */
 static char why[IDMAX + 128];        /* what getstr() found wrong */
@@ -914,6 +915,8 @@ cmd_delete(const struct proto_env *env, struct proto_out *o, struct req *r)
 	okbegin(&w);
 	snapshot(&w, env, s);
 	jw_lit(&w, "}\n");
+	if (s->status != ST_CLOSED) /* it was open until now */
+		deletedat = env->mono;
 	drop(s);
 	return finish(o, &w);
 }
@@ -1820,17 +1823,24 @@ proto_usagestale(long long wall, long long interval)
 	return usagestate != USAGE_OK || wall - usageat >= interval;
 }
 
-/* Monotonic ms of the newest event of any open session; LLONG_MIN if none. */
+/*
+ * Monotonic ms until which a session was last active (open, not inactive):
+ * an open one until it turns inactive, a closed one until it closed;
+ * LLONG_MIN if none ever was.
+ */
 long long
-proto_lastactive(void)
+proto_busyuntil(void)
 {
 	struct session *s;
-	long long last = LLONG_MIN;
+	long long last = deletedat, t;
 	int pos = 0;
 
-	while ((s = store_next(&pos)))
-		if (s->status != ST_CLOSED && s->active > last)
-			last = s->active;
+	while ((s = store_next(&pos))) {
+		t = s->status == ST_CLOSED ? s->since :
+		    s->active + INACTIVESECS * 1000LL;
+		if (t > last)
+			last = t;
+	}
 	return last;
 }
 
@@ -2225,6 +2235,7 @@ proto_init(int journal)
 	if ((bad = proto_badrule(rules, (int)LEN(rules))))
 		return bad;
 	journaling = journal;
+	deletedat = LLONG_MIN;
 	tally.valid = 0;
 	ndirty = 0;
 	jw_init(&jnl, jbuf, sizeof(jbuf));

@@ -121,7 +121,7 @@ static volatile sig_atomic_t gotsignal;
 static int stopping;                 /* shut down once replies are out */
 static long long started;            /* monotonic ms */
 static long long lastbusy;           /* last time a subscriber listened */
-static long long lastactive;         /* proto_lastactive(), kept */
+static long long sessbusy;           /* proto_busyuntil(), kept */
 static long long loopms;             /* monotonic ms, read each loop pass */
 static long long loopwallms;         /* wall-clock ms, read with loopms */
 static long long loopwall;           /* and in seconds */
@@ -1485,14 +1485,10 @@ run(void)
 		deadline = flushing ? deadline : LLONG_MAX;
 		if (!flushing && idlesecs > 0) {
 			if (stirred) { /* only events move it, not time */
-				lastactive = proto_lastactive();
+				sessbusy = proto_busyuntil();
 				stirred = 0;
 			}
-			busyuntil = lastactive;
-			busyuntil = busyuntil == LLONG_MIN ? lastbusy :
-			            busyuntil + INACTIVESECS * 1000LL;
-			if (busyuntil < lastbusy)
-				busyuntil = lastbusy;
+			busyuntil = sessbusy > lastbusy ? sessbusy : lastbusy;
 			t = busyuntil + idlesecs * 1000LL;
 			if (now >= t) {
 				stopping = 1;

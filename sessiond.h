@@ -189,7 +189,7 @@ int proto_toolong(const struct proto_env *env, struct proto_out *o,
                   const char *prefix, size_t len);
 void proto_usage(const struct proto_env *env, struct proto_out *o,
                  const char *text, size_t len, const char *err);
-long long proto_lastactive(void);
+long long proto_busyuntil(void);
 int proto_usagestale(long long wall, long long interval);
 size_t proto_journal(const struct proto_env *env, const char **p);
 int proto_journaldue(void);

@@ -396,6 +396,17 @@ t_idle_stop() {
 	if kill -0 "$dpid" 2>/dev/null; then ok idle-held-by-session; else bad idle-held-by-session; fi
 	waitfor gone "$dpid"
 	if gone "$dpid"; then ok idle-stop-after-inactive; else bad idle-stop-after-inactive; fi
+	# the idle time runs from the moment the last open session closed or
+	# went, not from the start: started 2.2 s ago, it stays 2 s more
+	for how in RM DELETE; do
+		start "$SMALL" -t 2
+		req '{"cmd":"SET","session_id":"a","status":"working"}' >/dev/null
+		sleep 2.2
+		req "{\"cmd\":\"$how\",\"session_id\":\"a\"}" >/dev/null
+		sleep 0.5
+		if kill -0 "$dpid" 2>/dev/null; then ok "idle-from-$how"; else bad "idle-from-$how"; fi
+		waitfor gone "$dpid"
+	done
 	# -t 0 never stops
 	start "$SMALL" -t 0
 	sleep 1.2

@@ -1559,9 +1559,11 @@ usage(void)
 	CHECK(strstr(note, "\"type\":\"warn\"") != NULL);
 	run("{\"cmd\":\"USAGE\"}");
 	CHECK(!strncmp(reply, OK "{\"state\":\"unavailable\"", strlen(OK) + 22));
-	CHECK(proto_lastactive() == env.mono);
+	CHECK(proto_busyuntil() == env.mono + INACTIVESECS * 1000LL);
+	env.mono += 5000;
 	run("{\"cmd\":\"RM\",\"session_id\":\"u\"}");
-	CHECK(proto_lastactive() == LLONG_MIN);
+	CHECK(proto_busyuntil() == env.mono); /* closed now */
+	env.mono -= 5000;
 }
 
 int
