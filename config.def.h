@@ -72,8 +72,10 @@
  * parent, a SUB_YES rule takes such a wait over if it waits itself, and
  * leaves it alone if not; a SUB_NO rule (its turn) ends it. SUB_UNSAID is
  * SUB_YES for an event that does not say whose prompt it is: from the
- * parent it neither takes a subagent's wait nor ends it. proto.c expands
- * RULES into its rule table.
+ * parent it neither takes a subagent's wait nor ends it. SUB_ONLY is
+ * SUB_YES for a subagent's own event (SubagentStop), which an older Claude
+ * Code sends without agent_id: from the parent it only refreshes idle
+ * time. proto.c expands RULES into its rule table.
  */
 #define SUBWAITMAX    4        /* subagents one session waits for at once */
 #define RULES { \
@@ -83,6 +85,8 @@
 	{ "UserPromptSubmit",  NULL,                NULL,                 ST_WORKING,     NULL,      SUB_NO }, \
 	{ "PreToolUse",        "tool_name",         "AskUserQuestion",    ST_QUESTION,    NULL,      SUB_YES }, \
 	{ "PreToolUse",        "tool_name",         "ExitPlanMode",       ST_QUESTION,    NULL,      SUB_YES }, \
+	{ "PermissionRequest", "tool_name",         "AskUserQuestion",    ST_QUESTION,    NULL,      SUB_YES }, \
+	{ "PermissionRequest", "tool_name",         "ExitPlanMode",       ST_QUESTION,    NULL,      SUB_YES }, \
 	{ "PermissionRequest", NULL,                NULL,                 ST_ATTENTION,   NULL,      SUB_YES }, \
 	{ "PostToolUse",       NULL,                NULL,                 ST_WORKING,     NULL,      SUB_YES }, \
 	{ "PostToolUseFailure", "is_interrupt",     "true",               ST_ATTENTION,   NULL,      SUB_NO }, \
@@ -91,6 +95,7 @@
 	{ "Notification",      "notification_type", "idle_prompt",        ST_ATTENTION,   "message", SUB_NO }, \
 	{ "Notification",      "notification_type", "elicitation_dialog", ST_QUESTION,    "message", SUB_UNSAID }, \
 	{ "Stop",              NULL,                NULL,                 ST_ATTENTION,   NULL,      SUB_NO }, \
+	{ "SubagentStop",      NULL,                NULL,                 ST_WORKING,     NULL,      SUB_ONLY }, \
 	{ "StopFailure",       NULL,                NULL,                 ST_ATTENTION,   "error",   SUB_NO }, \
 	{ "SessionEnd",        NULL,                NULL,                 ST_CLOSED,      NULL,      SUB_NO }, \
 }

@@ -1455,6 +1455,8 @@ waitset(const struct rule *rule, const struct session *s, unsigned sub,
 	if (n > 0)
 		memcpy(w, s->waiters, (size_t)n * sizeof(*w));
 	if (!sub) { /* the parent's */
+		if (rule->sub == SUB_ONLY) /* an older version's, unsaid whose */
+			return -1;
 		if (rule->sub == SUB_UNSAID) /* whose prompt, it does not say */
 			return n;
 		if (rule->sub == SUB_YES && !WAITS(rule->status))
@@ -1548,7 +1550,7 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 		s->jmeta = 1;
 		measure(s);
 	}
-	if (rule->status == ST_WORKING && s->hasmsg) {
+	if (changed && s->hasmsg) { /* it told of the status left */
 		s->hasmsg = 0;
 		s->jmeta = 1;
 	}

@@ -10,7 +10,7 @@
 
 enum { ST_WORKING, ST_ATTENTION, ST_QUESTION, ST_CLOSED, RULE_ACTIVITY };
 #define WAITS(st)     ((st) == ST_ATTENTION || (st) == ST_QUESTION)
-enum { SUB_NO, SUB_YES, SUB_UNSAID }; /* struct rule's sub */
+enum { SUB_NO, SUB_YES, SUB_UNSAID, SUB_ONLY }; /* struct rule's sub */
 
 struct rule {
 	const char *event;

@@ -889,6 +889,14 @@ t_hooks() {
 	check hook-exitplanmode "$(status_of $S)" question
 	sendhook PermissionRequest $S ',"tool_name":"Bash","tool_input":{"command":"rm -rf build"}'
 	check hook-permissionrequest "$(status_of $S)" attention
+	# Claude Code asks its questions and plan approval through the
+	# permission dialog too
+	sendhook PermissionRequest $S ',"tool_name":"AskUserQuestion","tool_input":{"questions":[]}'
+	check hook-permission-question "$(status_of $S)" question
+	sendhook PermissionRequest $S ',"tool_name":"Bash"'
+	sendhook PermissionRequest $S ',"tool_name":"ExitPlanMode","tool_input":{"plan":"p"}'
+	check hook-permission-plan "$(status_of $S)" question
+	sendhook PermissionRequest $S ',"tool_name":"Bash"'
 	sendhook PostToolUseFailure $S ',"tool_name":"Bash","tool_input":{},"error":"exit 1","is_interrupt":false'
 	check hook-posttoolusefailure "$(status_of $S)" working
 	sendhook PostToolUseFailure $S ',"tool_name":"Bash","tool_input":{},"error":"Interrupted","is_interrupt":true'
@@ -921,8 +929,12 @@ t_hooks() {
 	req "{\"cmd\":\"SET\",\"session_id\":\"$S\",\"status\":\"attention\",\"priority\":9}" >/dev/null
 	sendhook UserPromptSubmit $S ',"prompt":"x"'
 	check hook-keeps-priority "$(req "{\"cmd\":\"GET\",\"session_id\":\"$S\"}" | grep -c '"priority":9,')" 1
+	sendhook StopFailure $S ',"error":"rate_limit"'
 	sendhook SessionEnd $S ',"reason":"prompt_input_exit"'
 	check hook-sessionend "$(status_of $S)" closed
+	sendhook SessionStart $S ',"source":"resume"'
+	check hook-new-status-clears-message "$(status_of $S) [$(msg_of $S)]" "attention []"
+	sendhook SessionEnd $S ',"reason":"prompt_input_exit"'
 	sendhook SessionEnd never ',"reason":"clear"'
 	check hook-sessionend-unknown-ignored "$(req '{"cmd":"GET","session_id":"never"}')" \
 		'{"version":1,"ok":false,"error":"session not found: never"}'
@@ -1006,6 +1018,18 @@ t_hook_subagent() {
 	done
 	sendhook PostToolUse $S ',"tool_name":"Bash","agent_id":"m0"'
 	check sub-many-last-ends "$(status_of $S)" working
+	# a subagent that stops (its prompt refused, it gave up) ends its
+	# wait; a SubagentStop without agent_id (older Claude Code) is nobody's
+	sendhook PermissionRequest $S ",\"tool_name\":\"Bash\"$A1"
+	sendhook SubagentStop $S ',"stop_hook_active":false'
+	check sub-stop-unsaid-keeps-wait "$(status_of $S)" attention
+	sendhook SubagentStop $S ",\"stop_hook_active\":false$A2"
+	check sub-stop-other-keeps-wait "$(status_of $S)" attention
+	sendhook SubagentStop $S ",\"stop_hook_active\":false$A1"
+	check sub-stop-ends-own-wait "$(status_of $S)" working
+	sendhook Stop $S ',"stop_hook_active":false'
+	sendhook SubagentStop $S ',"stop_hook_active":false'
+	check sub-stop-unsaid-keeps-parent-wait "$(status_of $S)" attention
 	stop
 }
 
