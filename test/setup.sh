@@ -31,6 +31,18 @@ export HOME
 unset CLAUDE_CONFIG_DIR
 mkdir -p "$HOME"
 
+# install asks `claude --version`: a stub answers, as a current one would
+# unless CLAUDE_STUB says otherwise (a version, or "fail")
+mkdir -p "$T/bin"
+printf '%s\n' '#!/bin/sh' \
+    'case ${CLAUDE_STUB:-2.1.233} in' \
+    "fail) echo 'claude: cannot start' >&2; exit 1 ;;" \
+    '*) echo "${CLAUDE_STUB:-2.1.233} (Claude Code)" ;;' \
+    'esac' > "$T/bin/claude"
+chmod +x "$T/bin/claude"
+PATH=$T/bin:$PATH
+export PATH
+
 # A settings file as Claude Code writes it: other keys, other hooks on two
 # of our events, an empty event array that must stay, escapes, numbers in
 # forms a re-encoder would change.
@@ -73,7 +85,7 @@ cat > "$T/claude.json" <<'EOF'
         ]
       }
     ],
-    "SubagentStop": []
+    "PreCompact": []
   },
   "feedbackSurveyState": {
     "lastShownTime": 1754000000000.5
@@ -98,7 +110,8 @@ for ev, groups in d.get("hooks", {}).items():
 				    h["command"], h.get("timeout"), h.get("async", "sync")))
 sl = d.get("statusLine")
 if sl:
-	out.append("statusLine %s %s" % (sl.get("command"), sl.get("padding")))
+	out.append("statusLine %s %s %s" % (sl.get("command"), sl.get("padding"),
+	    sl.get("refreshInterval")))
 print("\n".join(sorted(out)))
 EOF
 }
@@ -113,8 +126,9 @@ SessionEnd - $h 5 sync
 SessionStart - $h 5 sync
 Stop - $h 5 sync
 StopFailure - $h 5 sync
+SubagentStop - $h 5 sync
 UserPromptSubmit - $h 5 sync
-statusLine $h --status 0"
+statusLine $h --status 0 5"
 
 valid() {
 	python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$1" \
@@ -256,7 +270,7 @@ print(json.load(open(sys.argv[1]))["statusLine"])' "$f")" != \
 	    "{'type': 'command', 'command': '~/bin/mine', 'padding': 1}" ]; then
 		bad $n "statusLine changed"; return
 	fi
-	if [ "$(ours "$f" | grep -c sessiond-hook)" -ne 10 ]; then
+	if [ "$(ours "$f" | grep -c sessiond-hook)" -ne 11 ]; then
 		bad $n "hooks not installed"; return
 	fi
 	"$setup" uninstall "$f" 2>/dev/null
@@ -291,12 +305,42 @@ t_moved() {
 	"$T/a/sessiond-setup" install "$f" 2>/dev/null
 	"$T/b/sessiond-setup" install "$f" 2>/dev/null
 	if [ "$(grep -c "$T/a/" "$f")" -ne 0 ] ||
-	    [ "$(grep -c "$T/b/sessiond-hook" "$f")" -ne 11 ]; then
+	    [ "$(grep -c "$T/b/sessiond-hook" "$f")" -ne 12 ]; then
 		bad $n "old entries kept or new ones doubled"; return
 	fi
 	"$T/a/sessiond-setup" uninstall "$f" 2>/dev/null
 	if ! cmp -s "$T/claude.json" "$f"; then
 		bad $n "not byte-identical after uninstall"; return
+	fi
+	ok $n
+}
+
+# Claude Code before 2.1.101 skips a file naming an event it does not
+# know: only the events of the version found are added
+events() {
+	ours "$1" | awk '$1 != "statusLine" { printf "%s ", $1 }'
+}
+
+t_oldclaude() {
+	n=old-claude-events
+	f=$T/old.json
+	for v in 2.0.50 1.0.90 2.1.100 fail; do
+		rm -f "$f"
+		CLAUDE_STUB=$v "$setup" install "$f" 2>"$T/err"
+		case $v in
+		2.0.50) want="Notification PermissionRequest PostToolUse PreToolUse SessionEnd SessionStart Stop SubagentStop UserPromptSubmit " ;;
+		1.0.90) want="Notification PostToolUse PreToolUse SessionEnd SessionStart Stop SubagentStop UserPromptSubmit " ;;
+		2.1.100) want="Notification PermissionRequest PostToolUse PostToolUseFailure PreToolUse SessionEnd SessionStart Stop StopFailure SubagentStop UserPromptSubmit " ;;
+		fail) want=$(echo "$expected" | awk '$1 != "statusLine" { printf "%s ", $1 }') ;;
+		esac
+		if [ "$(events "$f")" != "$want" ]; then
+			bad $n "claude $v: $(events "$f")"; return
+		fi
+	done
+	rm -f "$f"
+	CLAUDE_STUB=2.0.50 "$setup" install "$f" 2>"$T/err"
+	if ! grep -q 'Claude Code 2.0.50 .*left out PostToolUseFailure, StopFailure (run install again' "$T/err"; then
+		bad $n "no note: $(cat "$T/err")"; return
 	fi
 	ok $n
 }
@@ -312,6 +356,7 @@ else
 	t_statusline
 	t_dryrun
 	t_moved
+	t_oldclaude
 fi
 
 echo "setup: $pass passed, $fail failed, $skip skipped"
