@@ -744,6 +744,33 @@ jw_esc(struct jw *w, const char *s, size_t n)
 	jw_mem(w, run, (size_t)(s + n - run));
 }
 
+/*
+ * Valid JSON text without the white space between its tokens: a value
+ * laid out on several lines goes on one.
+ */
+void
+jw_compact(struct jw *w, const char *s, size_t n)
+{
+	size_t i, run = 0;
+	int instr = 0;
+
+	for (i = 0; i < n; i++) {
+		if (instr) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				instr = 0;
+		} else if (s[i] == '"') {
+			instr = 1;
+		} else if (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' ||
+		           s[i] == '\r') {
+			jw_mem(w, s + run, i - run);
+			run = i + 1;
+		}
+	}
+	jw_mem(w, s + run, n - run);
+}
+
 void
 jw_str(struct jw *w, const char *s, size_t n)
 {

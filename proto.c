@@ -1796,8 +1796,8 @@ proto_usage(const struct proto_env *env, struct proto_out *o,
 			jw_raw(&w, ":");
 			if (f[i].type == J_STRING)
 				jw_mem(&w, text + f[i].off - 1, f[i].len + 2);
-			else
-				jw_mem(&w, text + f[i].off, f[i].len);
+			else /* it may span lines; a notification may not */
+				jw_compact(&w, text + f[i].off, f[i].len);
 		}
 		jw_raw(&w, w.len > 1 ? ",\"source\":\"command\"}" :
 		       "\"source\":\"command\"}");

@@ -84,6 +84,7 @@ void jw_raw(struct jw *w, const char *s);
 } while (0)
 void jw_str(struct jw *w, const char *s, size_t n);
 void jw_esc(struct jw *w, const char *s, size_t n);
+void jw_compact(struct jw *w, const char *s, size_t n);
 void jw_u64(struct jw *w, unsigned long long v);
 void jw_i64(struct jw *w, long long v);
 

@@ -1522,6 +1522,9 @@ usage(void)
 	static const char *text = "{\"five_hour\":{\"utilization\":12.0,"
 	    "\"resets_at\":\"2026-09-21T16:00:00.123+00:00\"},\"seven_day\":"
 	    "{\"utilization\":55.5,\"resets_at\":null},\"source\":\"x\"}\n";
+	static const char *pretty = "{\n  \"five_hour\": {\n    \"utilization\""
+	    ": 42,\r\n\t\"resets_at\": \"a \\\" b\\\\\"\n  },\n  \"seven_day\": "
+	    "[ 1 , { } ]\n}\n";
 
 	start();
 	CHECK(proto_usagestale(W0, 180));
@@ -1546,6 +1549,15 @@ usage(void)
 	run("{\"cmd\":\"SUB\"}");
 	CHECK(lines(reply) == 2 && strstr(reply, "\n{\"version\":1,\"type\":"
 	      "\"usage\",\"usage\":{\"five_hour\""));
+
+	/* laid out on lines, it still goes out on one */
+	memset(&o, 0, sizeof(o));
+	proto_usage(&env, &o, pretty, strlen(pretty), NULL);
+	copyout();
+	CHECK(between(note, "{\"version\":1,\"type\":\"usage\",\"usage\":"
+	      "{\"five_hour\":{\"utilization\":42,\"resets_at\":\"a \\\" b\\\\\"},"
+	      "\"seven_day\":[1,{}],\"source\":\"command\"", "}}\n") &&
+	      lines(note) == 1);
 
 	memset(&o, 0, sizeof(o));
 	proto_usage(&env, &o, "oops", 4, NULL);
