@@ -1278,7 +1278,8 @@ render(const struct proto_env *env, const struct session *self,
        const char *t, size_t n, struct jw *w, int depth)
 {
 	static char val[VALMAX]; /* used between recursions */
-	size_t i, j, start, vlen;
+	size_t i, j, start, vlen, k;
+	unsigned c;
 	int open, empty = 0, json;
 	const char *bar;
 	struct jw sub;
@@ -1319,7 +1320,7 @@ render(const struct proto_env *env, const struct session *self,
 		} else if (t[start] == '?') {
 			jw_init(&sub, subbuf, sizeof(subbuf));
 			if (!render(env, self, t + start + 1, j - start - 1, &sub,
-			    depth + 1) && !sub.full)
+			    depth + 1) && !sub.full && sub.len <= w->cap - w->len)
 				jw_mem(w, sub.buf, sub.len);
 		} else {
 			vlen = j - start;
@@ -1334,12 +1335,22 @@ render(const struct proto_env *env, const struct session *self,
 			if (json) {
 				jw_esc(w, val, strlen(val));
 			} else {
-				/* a session's text must not drive the terminal */
-				for (vlen = 0; val[vlen]; vlen++)
-					if ((unsigned char)val[vlen] < 0x20 ||
-					    val[vlen] == 0x7f)
-						val[vlen] = '?';
-				jw_raw(w, val);
+				/*
+				 * A session's text must not drive the terminal:
+				 * C0, DEL and C1 (U+0080..U+009F) become '?'.
+				 */
+				for (vlen = 0, k = 0; val[vlen]; vlen++) {
+					c = (unsigned char)val[vlen];
+					if (c == 0xC2 && ((unsigned char)val[vlen + 1] &
+					    0xE0) == 0x80) {
+						c = '?'; /* two bytes */
+						vlen++;
+					} else if (c < 0x20 || c == 0x7f) {
+						c = '?';
+					}
+					val[k++] = (char)c;
+				}
+				jw_mem(w, val, k);
 			}
 		}
 		i = j;

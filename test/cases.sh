@@ -1061,6 +1061,12 @@ t_statusline() {
 	expect format-unterminated '{"cmd":"FORMAT","format":"x {top.dir","raw":true}' "x {top.dir"
 	req '{"cmd":"SET","session_id":"a1","status":"attention","working_dir":"/src/x\u001b]0;evil\u0007"}' >/dev/null
 	expect format-no-control-chars '{"cmd":"FORMAT","format":"{self.dir}","session_id":"a1","raw":true}' "x?]0;evil?"
+	req '{"cmd":"SET","session_id":"a1","status":"attention","working_dir":"/src/\u009b2J\u0085\u00a0"}' >/dev/null
+	expect format-no-c1-controls '{"cmd":"FORMAT","format":"{self.dir}","session_id":"a1","raw":true}' "$(printf '?2J?\302\240')"
+	# a {?...} part that would not fit in TEXTMAX is left out, alone
+	long=/$(head -c 3000 /dev/zero | tr '\0' p)
+	req "{\"cmd\":\"SET\",\"session_id\":\"a1\",\"status\":\"attention\",\"working_dir\":\"$long\"}" >/dev/null
+	expect format-part-past-textmax '{"cmd":"FORMAT","format":"{self.path}{?{self.path}}","session_id":"a1","raw":true}' "$long"
 	req '{"cmd":"SET","session_id":"a1","status":"attention","priority":5}' >/dev/null
 	expect format-priority-ranks '{"cmd":"FORMAT","format":"{top.id}","raw":true}' "a1"
 	stop
