@@ -1561,10 +1561,6 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 		s->jmeta = 1;
 		measure(s);
 	}
-	if (changed && s->hasmsg) { /* it told of the status left */
-		s->hasmsg = 0;
-		s->jmeta = 1;
-	}
 	/* the rule's text, else any event's message (PROTOCOL.md) */
 	if ((mf = field(r, rule->msgfield ? rule->msgfield : "message")) &&
 	    mf->type == J_STRING &&

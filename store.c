@@ -225,7 +225,10 @@ store_delete(struct session *s)
 	freed[nfree++] = (short)(s - pool);
 }
 
-/* Records a status; the same status again only restarts its clock. */
+/*
+ * Records a status; the same status again only restarts its clock. A new
+ * one clears the message, which told of the old.
+ */
 void
 store_setstatus(struct session *s, int status, long long mono,
                 long long wall)
@@ -234,6 +237,10 @@ store_setstatus(struct session *s, int status, long long mono,
 	s->nwaiters = 0;
 	if (status == s->status)
 		return;
+	if (s->hasmsg) {
+		s->hasmsg = 0;
+		s->jmeta = 1;
+	}
 	store_restatus(s, status);
 	histpush(s, status, wall);
 }

@@ -927,6 +927,9 @@ t_hooks() {
 	sendhook SessionStart $S ',"source":"compact"'
 	check hook-compact-activity-only "$(status_of $S)" attention
 	req "{\"cmd\":\"SET\",\"session_id\":\"$S\",\"status\":\"attention\",\"priority\":9}" >/dev/null
+	check set-same-status-keeps-message "$(msg_of $S)" rate_limit
+	req "{\"cmd\":\"SET\",\"session_id\":\"$S\",\"status\":\"question\",\"priority\":9}" >/dev/null
+	check set-new-status-clears-message "$(msg_of $S)" ""
 	sendhook UserPromptSubmit $S ',"prompt":"x"'
 	check hook-keeps-priority "$(req "{\"cmd\":\"GET\",\"session_id\":\"$S\"}" | grep -c '"priority":9,')" 1
 	sendhook StopFailure $S ',"error":"rate_limit"'

@@ -1150,6 +1150,9 @@ journal(void)
 	CHECK(proto_journaldue() == 0 && proto_journal(&env, &p) == 0);
 	run("{\"cmd\":\"SET\",\"session_id\":\"j\",\"status\":\"attention\","
 	    "\"priority\":5}");
+	CHECK(!store_find("j")->hasmsg); /* it told of an older status */
+	run("{\"session_id\":\"j\",\"hook_event_name\":\"Notification\","
+	    "\"notification_type\":\"permission_prompt\",\"message\":\"m\"}");
 	n = proto_journal(&env, &p);
 	CHECK(n > 0 && memchr(p, '\n', n) == p + n - 1);
 	CHECK(proto_journalclear() == 0);
