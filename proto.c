@@ -110,6 +110,7 @@ static int keptwindow(const struct proto_env *env, struct jw *w,
                       const char *const *win, int got);
 static int variable(const struct proto_env *env, const struct session *self,
                     const char *name, size_t n, char *out, size_t size);
+static size_t tame(char *t);
 static void usageobj(struct jw *w);
 static void writeiso(struct jw *w, long long t);
 
@@ -1265,6 +1266,31 @@ variable(const struct proto_env *env, const struct session *self,
 }
 
 /*
+ * A session's text made unable to drive a terminal, in place: C0, DEL and
+ * C1 (U+0080..U+009F) controls become '?'. Its new length.
+ */
+static size_t
+tame(char *t)
+{
+	size_t i, k;
+	unsigned c;
+
+	for (i = 0; (c = (unsigned char)t[i]) >= 0x20 && c < 0x7f; i++)
+		; /* printable ASCII, nearly always */
+	for (k = i; t[i]; i++) {
+		c = (unsigned char)t[i];
+		if (c == 0xC2 && ((unsigned char)t[i + 1] & 0xE0) == 0x80) {
+			c = '?'; /* two bytes */
+			i++;
+		} else if (c < 0x20 || c == 0x7f) {
+			c = '?';
+		}
+		t[k++] = (char)c;
+	}
+	return k;
+}
+
+/*
  * Renders template t into w: {name} is a variable, {name|json} the same
  * escaped for a JSON string, {?...} a part left out when any variable in
  * it is empty or 0, {{ and }} literal braces. Returns 1 when a variable
@@ -1278,8 +1304,7 @@ render(const struct proto_env *env, const struct session *self,
        const char *t, size_t n, struct jw *w, int depth)
 {
 	static char val[VALMAX]; /* used between recursions */
-	size_t i, j, start, vlen, k;
-	unsigned c;
+	size_t i, j, start, vlen;
 	int open, empty = 0, json;
 	const char *bar;
 	struct jw sub;
@@ -1335,22 +1360,7 @@ render(const struct proto_env *env, const struct session *self,
 			if (json) {
 				jw_esc(w, val, strlen(val));
 			} else {
-				/*
-				 * A session's text must not drive the terminal:
-				 * C0, DEL and C1 (U+0080..U+009F) become '?'.
-				 */
-				for (vlen = 0, k = 0; val[vlen]; vlen++) {
-					c = (unsigned char)val[vlen];
-					if (c == 0xC2 && ((unsigned char)val[vlen + 1] &
-					    0xE0) == 0x80) {
-						c = '?'; /* two bytes */
-						vlen++;
-					} else if (c < 0x20 || c == 0x7f) {
-						c = '?';
-					}
-					val[k++] = (char)c;
-				}
-				jw_mem(w, val, k);
+				jw_mem(w, val, tame(val));
 			}
 		}
 		i = j;
@@ -1515,7 +1525,8 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	if ((agentid = field(r, "agent_id")) && agentid->type != J_NULL)
 		sub = waiter(r->line + agentid->off, agentid->len);
 	for (i = 0; i < (int)LEN(rules) && !rule; i++)
-		if (!strcmp(rules[i].event, event) &&
+		if (rules[i].event[0] == event[0] && /* most differ there */
+		    !strcmp(rules[i].event, event) &&
 		    (!rules[i].field || matches(r, &rules[i])))
 			rule = &rules[i];
 	if (rule && rule->status != RULE_ACTIVITY)
