@@ -11,7 +11,8 @@
 #define RINGSIZE      131072   /* per-client output ring, bytes, power of 2 */
 #define BIGRINGS      2        /* shared rings lent for replies > RINGSIZE */
 #define BIGRINGSIZE   4194304  /* bytes, power of 2: holds a full LIST */
-#define FLUSHWAITMS   1000     /* on shutdown, time to deliver last replies */
+#define FLUSHWAITMS   1000     /* on shutdown, time to hear out clients */
+#define STOPWAITMS    5000     /* a new daemon waits this long for one stopping */
 #define ACCEPTPAUSEMS 1000     /* listener rest after EMFILE/ENFILE */
 #define IDLECLIENTMS  10000    /* when full, a client quiet this long goes */
 #define FDSPARE       32       /* descriptors beside the clients' (files, pipes) */

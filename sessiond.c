@@ -59,6 +59,7 @@ static void fdroom(void);
 static struct client *quietest(void);
 static void broadcast(const char *p, size_t n);
 static void cleanup(void);
+static void stoplistening(void);
 static void compact(int wait);
 static void endsync(int wait);
 static int flushjournal(void);
@@ -349,31 +350,46 @@ fdroom(void)
 /*
  * Takes the lock beside the socket (held for life, so two daemons cannot
  * both decide a socket is stale), then binds. A socket file that answers
- * belongs to a running daemon; one that refuses was left by a crash.
+ * belongs to a running daemon; one that refuses was left by a crash. A
+ * daemon that is stopping has let go of its socket but not yet written
+ * its state: it is waited for, up to STOPWAITMS.
  */
 static void
 setup(void)
 {
+	static const struct timespec tick10 = { 0, 10000000 };
 	struct sockaddr_un sa;
 	struct flock fl;
-	struct stat sb;
-	char lockpath[sizeof(path) + 8];
+	struct stat sb, lb;
+	char lockpath[sizeof(path) + 8], b;
 	mode_t mask;
-	int fd, saved;
+	int fd, saved, waited;
 
 	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
-	if ((lockfd = open(lockpath, O_RDWR | O_CREAT, 0600)) < 0)
-		die("open %s:", lockpath);
-	if (fcntl(lockfd, F_SETFD, FD_CLOEXEC) < 0)
-		die("fcntl:");
 	memset(&fl, 0, sizeof(fl));
 	fl.l_type = F_WRLCK;
 	fl.l_whence = SEEK_SET;
-	if (fcntl(lockfd, F_SETLK, &fl) < 0) {
-		if (errno == EAGAIN || errno == EACCES)
+	for (waited = 0; ; waited += 10) {
+		if ((lockfd = open(lockpath, O_RDWR | O_CREAT, 0600)) < 0)
+			die("open %s:", lockpath);
+		if (fcntl(lockfd, F_SETFD, FD_CLOEXEC) < 0)
+			die("fcntl:");
+		if (fcntl(lockfd, F_SETLK, &fl) == 0) {
+			/* a stopper unlinks its lock last: ours must be there */
+			if (stat(lockpath, &sb) == 0 && fstat(lockfd, &lb) == 0 &&
+			    sb.st_ino == lb.st_ino && sb.st_dev == lb.st_dev)
+				break;
+		} else if (errno != EAGAIN && errno != EACCES) {
+			die("lock %s:", lockpath);
+		} else if (waited >= STOPWAITMS ||
+		           pread(lockfd, &b, 1, 0) != 1 || b != 's') {
 			die("already running on %s", path);
-		die("lock %s:", lockpath);
+		}
+		close(lockfd);
+		nanosleep(&tick10, NULL);
 	}
+	if (ftruncate(lockfd, 0) < 0) /* a killed stopper's word */
+		die("truncate %s:", lockpath);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
@@ -416,18 +432,33 @@ setup(void)
 	}
 }
 
+/*
+ * Closes the socket. The lock stays, and says "stopping": a newcomer waits
+ * for it (and so for the state file) instead of giving up.
+ */
+static void
+stoplistening(void)
+{
+	if (listenfd < 0)
+		return;
+	(void)!pwrite(lockfd, "stopping\n", 9, 0);
+	close(listenfd);
+	unlink(path);
+	listenfd = -1;
+}
+
 static void
 cleanup(void)
 {
 	char lockpath[sizeof(path) + 8];
 
-	if (listenfd >= 0) {
-		close(listenfd);
-		unlink(path);
-		listenfd = -1;
+	stoplistening();
+	if (lockfd >= 0) {
 		/* still ours: a newcomer locks a new file, never this one */
 		snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
 		unlink(lockpath);
+		close(lockfd);
+		lockfd = -1;
 	}
 	if (usagepid > 0) {
 		kill(-usagepid, SIGKILL);
@@ -1452,31 +1483,43 @@ run(void)
 {
 	struct client *c;
 	long long now, deadline, busyuntil, t;
-	int n, i, timeout, flushing = 0, newclients = 0;
+	int n, i, timeout, flushing = 0, newclients = 0, heard = 0, left = 0;
 
 	lastbusy = started;
 	for (;;) {
 		tick();
 		now = loopms;
 		if (stopping && !flushing) {
-			/* no new work; last replies get FLUSHWAITMS */
+			/*
+			 * No new clients. Those already in, the backlog too,
+			 * are heard out for up to FLUSHWAITMS: a hook that got
+			 * in has written its event and gone, and will not send
+			 * it again. Then the state is written.
+			 */
 			flushing = 1;
-			persist();
-			if (syncpid > 0)
-				endsync(1);
-			if (persisting && store_count() == 0)
-				unlink(statefile); /* nothing to keep */
-			else
-				compact(1);
-			cleanup();
+			if (listenfd >= 0)
+				accepting();
+			stoplistening();
+			heard = 1;
 			deadline = now + FLUSHWAITMS;
 		}
 		if (flushing) {
-			for (i = 0, n = 0; i < nlive; i++)
-				n += ring_len(clients[live[i]].out) > 0 &&
-				     !clients[live[i]].dead;
-			if (n == 0 || now >= deadline)
+			for (i = 0, left = 0; i < nlive; i++) {
+				c = &clients[live[i]];
+				left += !c->dead && (ring_len(c->out) > 0 ||
+				        (c->inlen > 0 && !c->eof));
+			}
+			if ((left == 0 && !heard) || now >= deadline) {
+				persist();
+				if (syncpid > 0)
+					endsync(1);
+				if (persisting && store_count() == 0)
+					unlink(statefile); /* nothing to keep */
+				else
+					compact(1);
 				return;
+			}
+			heard = 0;
 		}
 
 		/* timers */
@@ -1564,8 +1607,7 @@ run(void)
 			c = &clients[live[i]];
 			pfds[n].fd = c->fd;
 			pfds[n].events = 0;
-			if (!flushing && !c->eof && !c->need &&
-			    c->inlen < INBUFSIZE)
+			if (!c->eof && !c->need && c->inlen < INBUFSIZE)
 				pfds[n].events |= POLLIN;
 			if (ring_len(c->out) > 0)
 				pfds[n].events |= POLLOUT;
@@ -1575,6 +1617,8 @@ run(void)
 		if (deadline != LLONG_MAX)
 			timeout = deadline - now > INT_MAX ? INT_MAX :
 			          deadline <= now ? 0 : (int)(deadline - now);
+		if (flushing && left == 0)
+			timeout = 0; /* only a look for the last lines */
 		if (poll(pfds, (nfds_t)n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -1603,8 +1647,10 @@ run(void)
 				if (pfds[i].revents & POLLOUT)
 					flush(c);
 				if (pfds[i].revents & (POLLIN | POLLHUP | POLLERR) &&
-				    !c->eof && !c->need && !flushing)
+				    !c->eof && !c->need) {
 					readclient(c);
+					heard = 1;
+				}
 				else if (pfds[i].revents & (POLLHUP | POLLERR))
 					c->dead = 1; /* gone both ways */
 			}

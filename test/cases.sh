@@ -406,12 +406,87 @@ t_idle_stop() {
 		sleep 0.5
 		if kill -0 "$dpid" 2>/dev/null; then ok "idle-from-$how"; else bad "idle-from-$how"; fi
 		waitfor gone "$dpid"
+		if gone "$dpid"; then ok "idle-from-$how-stops"; else bad "idle-from-$how-stops"; fi
 	done
+	# a closed session deleted still held it from its close
+	start "$SMALL" -t 2
+	req '{"cmd":"SET","session_id":"a","status":"working"}' >/dev/null
+	sleep 2.2
+	req '{"cmd":"RM","session_id":"a"}' >/dev/null
+	req '{"cmd":"DELETE","session_id":"a"}' >/dev/null
+	sleep 0.5
+	if kill -0 "$dpid" 2>/dev/null; then ok idle-from-closed-deleted; else bad idle-from-closed-deleted; fi
+	waitfor gone "$dpid"
 	# -t 0 never stops
 	start "$SMALL" -t 0
 	sleep 1.2
 	if kill -0 "$dpid" 2>/dev/null; then ok no-idle-stop; else bad no-idle-stop; fi
 	stop
+}
+
+# a clean stop hears out the clients already in, the backlog too: a hook
+# that got in has sent its event and gone; the state written holds it
+t_stop_hears_out() {
+	ST=$T/hearout
+	rm -f "$ST"
+	start "$DEF" -t 0 -S "$ST"
+	kill -STOP "$dpid"
+	late=""
+	for i in 1 2 3 4 5; do
+		printf '{"session_id":"late%d","hook_event_name":"UserPromptSubmit","cwd":"/w"}\n' $i |
+			"$SDC" "$SOCK" >/dev/null &
+		late="$late $!"
+	done
+	sleep 0.3 # all in the backlog, the daemon asleep
+	kill -TERM "$dpid"
+	kill -CONT "$dpid"
+	waitfor gone "$dpid"
+	wait $late 2>/dev/null
+	start "$DEF" -t 0 -S "$ST"
+	check stop-hears-out "$(req '{"cmd":"LIST"}' | grep -o '"session_id":"late[0-9]"' | wc -l | tr -d ' ')" 5
+	stop
+}
+
+# a new daemon waits for one that is stopping (its lock says so) to write
+# its state, instead of saying "already running"; one running is not
+# waited for
+t_start_waits_for_stopper() {
+	if ! command -v python3 >/dev/null 2>&1; then
+		skp start-waits-for-stopper "python3 not found"; return
+	fi
+	python3 - "$SOCK.lock" stopping 1.0 <<'EOF' &
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+os.pwrite(fd, (sys.argv[2] + "\n").encode(), 0)
+open(sys.argv[1] + ".held", "w").close()
+time.sleep(float(sys.argv[3]))
+os.unlink(sys.argv[1])
+EOF
+	holder=$!
+	waitfor test -e "$SOCK.lock.held"
+	rm -f "$SOCK.lock.held"
+	start "$DEF" -t 0
+	if gone "$holder"; then ok start-waits-for-stopper; else bad start-waits-for-stopper "started while the lock was held"; fi
+	check start-after-stopper "$(req '{"cmd":"GET","session_id":"x"}')" \
+		'{"version":1,"ok":false,"error":"session not found: x"}'
+	stop
+	python3 - "$SOCK.lock" running 1.0 <<'EOF' &
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+os.pwrite(fd, (sys.argv[2] + "\n").encode(), 0)
+open(sys.argv[1] + ".held", "w").close()
+time.sleep(float(sys.argv[3]))
+os.unlink(sys.argv[1])
+EOF
+	holder=$!
+	waitfor test -e "$SOCK.lock.held"
+	rm -f "$SOCK.lock.held"
+	"$DEF" -f -s "$SOCK" -S '' -t 0 2> "$T/held.err"
+	check start-running-not-waited "$? $(cat "$T/held.err") $(gone "$holder" && echo late)" \
+		"1 sessiond: already running on $SOCK "
+	wait "$holder"
 }
 
 # the state file: LIST without its clock-dependent numbers
