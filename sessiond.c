@@ -59,6 +59,7 @@ static void fdroom(void);
 static struct client *quietest(void);
 static void broadcast(const char *p, size_t n);
 static void cleanup(void);
+static int lockstate(void);
 static void stoplistening(void);
 static void compact(int wait);
 static void endsync(int wait);
@@ -117,6 +118,7 @@ static int pclient[MAXCLIENTS + 3];  /* pfds index -> slot, or -1 */
 static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int listenfd = -1;
 static int lockfd = -1;
+static int statelockfd = -1;
 static int sigpipe[2] = { -1, -1 };
 static volatile sig_atomic_t gotsignal;
 static int stopping;                 /* shut down once replies are out */
@@ -430,6 +432,38 @@ setup(void)
 		errno = saved;
 		die("listen %s:", path);
 	}
+}
+
+/*
+ * Locks the state file (FILE.lock): 0 when another daemon, on another
+ * socket, keeps it, and this one then keeps none rather than both writing
+ * over each other. Held until the state is written for the last time.
+ */
+static int
+lockstate(void)
+{
+	char lp[sizeof(statefile) + 8];
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if ((size_t)snprintf(lp, sizeof(lp), "%s.lock", statefile) >= sizeof(lp))
+		die("state file name too long");
+	if ((statelockfd = open(lp, O_RDWR | O_CREAT, 0600)) < 0)
+		die("open %s:", lp);
+	if (fcntl(statelockfd, F_SETFD, FD_CLOEXEC) < 0)
+		die("fcntl:");
+	if (fcntl(statelockfd, F_SETLK, &fl) == 0)
+		return 1;
+	if (errno != EAGAIN && errno != EACCES)
+		die("lock %s:", lp);
+	warn("%s is kept by another sessiond: sessions are not kept",
+	     statefile);
+	close(statelockfd);
+	statelockfd = -1;
+	statefile[0] = '\0';
+	return 0;
 }
 
 /*
@@ -926,7 +960,14 @@ statepath(const char *opt, int defsock)
 	if (opt) {
 		if (!opt[0])
 			return; /* -S '': no state file */
-		n = snprintf(statefile, sizeof(statefile), "%s", opt);
+		/* absolute, as -d changes directory */
+		if (opt[0] == '/')
+			n = snprintf(statefile, sizeof(statefile), "%s", opt);
+		else if (getcwd(dir, sizeof(dir)))
+			n = snprintf(statefile, sizeof(statefile), "%s/%s", dir,
+			             opt);
+		else
+			die("getcwd:");
 		if (n < 0 || (size_t)n >= sizeof(statefile))
 			die("state file name too long");
 		return;
@@ -1517,6 +1558,8 @@ run(void)
 					unlink(statefile); /* nothing to keep */
 				else
 					compact(1);
+				if (statelockfd >= 0) /* before the socket's */
+					close(statelockfd);
 				return;
 			}
 			heard = 0;
@@ -1772,6 +1815,8 @@ main(int argc, char *argv[])
 		die("config.h: %s", err);
 	fdroom();
 	setup();
+	if (statefile[0] && !lockstate())
+		proto_init(0); /* no journal after all */
 	for (i = 0; i < MAXCLIENTS; i++)
 		clients[i].fd = -1;
 	tick();

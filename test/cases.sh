@@ -489,6 +489,38 @@ EOF
 	wait "$holder"
 }
 
+# one state file, two daemons on two sockets: the second keeps none
+# rather than writing over the first's; -d keeps a relative -S where it
+# was given
+t_state_shared() {
+	ST=$T/shared
+	rm -f "$ST"
+	start "$DEF" -t 0 -S "$ST"
+	req '{"cmd":"SET","session_id":"first","status":"working"}' >/dev/null
+	"$DEF" -f -s "$T/sock2" -S "$ST" -U '' -t 0 2> "$T/second.err" &
+	second=$!
+	pids="$pids $second"
+	waitfor test -S "$T/sock2"
+	check state-shared-warns "$(cat "$T/second.err")" \
+		"sessiond: $ST is kept by another sessiond: sessions are not kept"
+	printf '{"cmd":"SET","session_id":"second","status":"working"}\n' | "$SDC" "$T/sock2" >/dev/null
+	stop
+	kill "$second" # the last to stop
+	waitfor gone "$second"
+	start "$DEF" -t 0 -S "$ST"
+	check state-shared-first-kept "$(req '{"cmd":"LIST"}' | grep -o '"session_id":"[a-z]*"' | tr '\n' ' ')" '"session_id":"first" '
+	stop
+	rm -f "$T/relstate"
+	(cd "$T" && "$DEF" -d -s "$SOCK" -S relstate -U '' -t 0 2>>"$LOG")
+	req '{"cmd":"SET","session_id":"rel","status":"working"}' >/dev/null
+	waitfor test -s "$T/relstate"
+	journal=$(ls -i "$T/relstate")
+	req '{"cmd":"STOP","confirmed":true}' >/dev/null
+	waitfor test ! -e "$SOCK.lock" # gone once the state is written
+	# the last word is a snapshot, renamed over the journal: a new file
+	check state-relative-detached "$(grep -c '"rel"' "$T/relstate") $([ "$(ls -i "$T/relstate")" != "$journal" ] && echo rewritten)" "1 rewritten"
+}
+
 # the state file: LIST without its clock-dependent numbers
 listnorm() {
 	req '{"cmd":"LIST"}' | sed -e 's/"elapsed_seconds":[0-9]*/E/g' \
