@@ -141,7 +141,7 @@ static struct session *dirty[SESSMAX]; /* changed since last written,
                                           in the order they first did */
 static int ndirty;
 static int listening;                /* notifications are wanted */
-static long long deletedat = LLONG_MIN; /* an open session was deleted */
+static long long deletedat = LLONG_MIN; /* last active, of the deleted */
 static struct jw jnl;                /* journal records not yet written */
 static char errbuf[ESCMAX(DIRMAX) + 256];  /* an error reply */
 static char why[IDMAX + 128];        /* what getstr() found wrong */
@@ -908,6 +908,7 @@ cmd_delete(const struct proto_env *env, struct proto_out *o, struct req *r)
 {
 	struct session *s;
 	struct jw w;
+	long long t;
 
 	if (getid(r, idbuf) < 0)
 		return error(o, why, NULL);
@@ -916,8 +917,10 @@ cmd_delete(const struct proto_env *env, struct proto_out *o, struct req *r)
 	okbegin(&w);
 	snapshot(&w, env, s);
 	jw_lit(&w, "}\n");
-	if (s->status != ST_CLOSED) /* it was open until now */
-		deletedat = env->mono;
+	/* how long it kept the daemon busy outlives it */
+	t = s->status == ST_CLOSED ? s->since : env->mono;
+	if (t > deletedat)
+		deletedat = t;
 	drop(s);
 	return finish(o, &w);
 }
@@ -1845,8 +1848,8 @@ proto_usagestale(long long wall, long long interval)
 
 /*
  * Monotonic ms until which a session was last active (open, not inactive):
- * an open one until it turns inactive, a closed one until it closed;
- * LLONG_MIN if none ever was.
+ * an open one until it turns inactive, a closed one until it closed, a
+ * deleted one until then; LLONG_MIN if none ever was.
  */
 long long
 proto_busyuntil(void)
