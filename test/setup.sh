@@ -342,6 +342,36 @@ t_oldclaude() {
 	if ! grep -q 'Claude Code 2.0.50 .*left out PostToolUseFailure, StopFailure (run install again' "$T/err"; then
 		bad $n "no note: $(cat "$T/err")"; return
 	fi
+	# an install for a newer version, then for an older one: its unknown
+	# events go, and only ours
+	cp "$T/claude.json" "$f"
+	"$setup" install "$f" 2>/dev/null
+	python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+d["hooks"]["StopFailure"].insert(0, {"hooks": [{"type": "command", "command": "mine"}]})
+open(sys.argv[1], "w").write(json.dumps(d, indent=2) + "\n")' "$f"
+	CLAUDE_STUB=2.0.50 "$setup" install "$f" 2>"$T/err"
+	if [ "$(events "$f")" != "Notification PermissionRequest PostToolUse PreToolUse SessionEnd SessionStart Stop SubagentStop UserPromptSubmit " ] ||
+	    ! grep -q 'taken out of .*: PostToolUseFailure, StopFailure' "$T/err" ||
+	    [ "$(python3 -c 'import json,sys
+d = json.load(open(sys.argv[1]))["hooks"]
+print("PostToolUseFailure" in d, d["StopFailure"])' "$f")" != \
+	    "False [{'hooks': [{'type': 'command', 'command': 'mine'}]}]" ]; then
+		bad $n "older after newer: $(events "$f") / $(cat "$T/err")"; return
+	fi
+	ok $n
+}
+
+# a status line of ours from before refreshInterval gets it
+t_refresh() {
+	n=statusline-refresh-added
+	f=$T/refresh.json
+	printf '{\n  "statusLine": {\n    "type": "command",\n    "command": "%s --status",\n    "padding": 0\n  }\n}\n' "$top/sessiond-hook" > "$f"
+	"$setup" install "$f" 2>/dev/null
+	if [ "$(python3 -c 'import json,sys
+print(json.load(open(sys.argv[1]))["statusLine"].get("refreshInterval"))' "$f")" != 5 ]; then
+		bad $n "$(cat "$f")"; return
+	fi
 	ok $n
 }
 
@@ -357,6 +387,7 @@ else
 	t_dryrun
 	t_moved
 	t_oldclaude
+	t_refresh
 fi
 
 echo "setup: $pass passed, $fail failed, $skip skipped"
