@@ -79,12 +79,16 @@ basics(void)
 	CHECK(store_find("") == NULL && store_find("aa") == NULL);
 	CHECK(store_count() == 1 && store_nclosed() == 0 && store_check() == 0);
 
-	/* the same status only restarts its clock */
+	/* the same status only restarts its clock; a new one ends a message */
+	s->hasmsg = 1;
+	s->jmeta = 0;
 	store_setstatus(s, ST_WORKING, 2000, 51);
 	CHECK(s->since == 2000 && s->active == 2000 && s->nhist == 1);
+	CHECK(s->hasmsg && !s->jmeta);
 	store_setstatus(s, ST_QUESTION, 3000, 52);
 	CHECK(s->status == ST_QUESTION && s->since == 3000 && s->nhist == 2 &&
 	      s->hist[1].status == ST_QUESTION && s->hist[1].at == 52);
+	CHECK(!s->hasmsg && s->jmeta);
 
 	/* history: the last HISTMAX changes, oldest first */
 	for (i = 0; i < HISTMAX + 5; i++)
