@@ -359,7 +359,6 @@ fdroom(void)
 static void
 setup(void)
 {
-	static const struct timespec tick10 = { 0, 10000000 };
 	struct sockaddr_un sa;
 	struct flock fl;
 	struct stat sb, lb;
@@ -388,7 +387,7 @@ setup(void)
 			die("already running on %s", path);
 		}
 		close(lockfd);
-		nanosleep(&tick10, NULL);
+		poll(NULL, 0, 10);
 	}
 	if (ftruncate(lockfd, 0) < 0) /* a killed stopper's word */
 		die("truncate %s:", lockpath);
@@ -475,7 +474,8 @@ stoplistening(void)
 {
 	if (listenfd < 0)
 		return;
-	(void)!pwrite(lockfd, "stopping\n", 9, 0);
+	/* at 0: this descriptor was never read nor written */
+	(void)!write(lockfd, "stopping\n", 9);
 	close(listenfd);
 	unlink(path);
 	listenfd = -1;
