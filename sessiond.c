@@ -382,7 +382,7 @@ setup(void)
 				break;
 		} else if (errno != EAGAIN && errno != EACCES) {
 			die("lock %s:", lockpath);
-		} else if (waited >= STOPWAITMS ||
+		} else if (waited >= STOPWAITMS || gotsignal ||
 		           pread(lockfd, &b, 1, 0) != 1 || b != 's') {
 			die("already running on %s", path);
 		}
@@ -1523,7 +1523,7 @@ static void
 run(void)
 {
 	struct client *c;
-	long long now, deadline, busyuntil, t;
+	long long now, deadline, busyuntil, t, flushend = 0;
 	int n, i, timeout, flushing = 0, newclients = 0, heard = 0, left = 0;
 
 	lastbusy = started;
@@ -1538,19 +1538,21 @@ run(void)
 			 * it again. Then the state is written.
 			 */
 			flushing = 1;
-			if (listenfd >= 0)
+			if (listenfd >= 0) {
+				unlink(path); /* no connect between the two */
 				accepting();
+			}
 			stoplistening();
 			heard = 1;
-			deadline = now + FLUSHWAITMS;
+			flushend = now + FLUSHWAITMS;
 		}
 		if (flushing) {
 			for (i = 0, left = 0; i < nlive; i++) {
 				c = &clients[live[i]];
 				left += !c->dead && (ring_len(c->out) > 0 ||
-				        (c->inlen > 0 && !c->eof));
+				        c->need || (!c->sub && !c->eof));
 			}
-			if ((left == 0 && !heard) || now >= deadline) {
+			if ((left == 0 && !heard) || now >= flushend) {
 				persist();
 				if (syncpid > 0)
 					endsync(1);
@@ -1568,7 +1570,7 @@ run(void)
 		/* timers */
 		if (nsubs > 0)
 			lastbusy = now;
-		deadline = flushing ? deadline : LLONG_MAX;
+		deadline = flushing ? flushend : LLONG_MAX;
 		if (!flushing && idlesecs > 0) {
 			if (stirred) { /* only events move it, not time */
 				sessbusy = proto_busyuntil();

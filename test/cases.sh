@@ -444,6 +444,16 @@ t_stop_hears_out() {
 	wait $late 2>/dev/null
 	start "$DEF" -t 0 -S "$ST"
 	check stop-hears-out "$(req '{"cmd":"LIST"}' | grep -o '"session_id":"late[0-9]"' | wc -l | tr -d ' ')" 5
+	# a hook connected, its event not yet written when STOP comes in
+	(sleep 0.3; printf '{"session_id":"slow","hook_event_name":"Stop"}\n') |
+		"$SDC" "$SOCK" >/dev/null &
+	slow=$!
+	waitfor conns 2
+	req '{"cmd":"STOP","confirmed":true}' >/dev/null
+	waitfor gone "$dpid"
+	wait $slow 2>/dev/null
+	start "$DEF" -t 0 -S "$ST"
+	check stop-waits-for-connected "$(req '{"cmd":"GET","session_id":"slow"}' | grep -c '"status":"attention"')" 1
 	stop
 }
 
