@@ -457,6 +457,23 @@ t_stop_hears_out() {
 	stop
 }
 
+# holdlock WORD: a stand-in daemon holds $SOCK.lock saying WORD for 1 s,
+# then unlinks it ($holder)
+holdlock() {
+	python3 - "$SOCK.lock" "$1" <<'EOF' &
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+fcntl.lockf(fd, fcntl.LOCK_EX)
+os.pwrite(fd, (sys.argv[2] + "\n").encode(), 0)
+open(sys.argv[1] + ".held", "w").close()
+time.sleep(1.0)
+os.unlink(sys.argv[1])
+EOF
+	holder=$!
+	waitfor test -e "$SOCK.lock.held"
+	rm -f "$SOCK.lock.held"
+}
+
 # a new daemon waits for one that is stopping (its lock says so) to write
 # its state, instead of saying "already running"; one running is not
 # waited for
@@ -464,35 +481,13 @@ t_start_waits_for_stopper() {
 	if ! command -v python3 >/dev/null 2>&1; then
 		skp start-waits-for-stopper "python3 not found"; return
 	fi
-	python3 - "$SOCK.lock" stopping 1.0 <<'EOF' &
-import fcntl, os, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
-fcntl.lockf(fd, fcntl.LOCK_EX)
-os.pwrite(fd, (sys.argv[2] + "\n").encode(), 0)
-open(sys.argv[1] + ".held", "w").close()
-time.sleep(float(sys.argv[3]))
-os.unlink(sys.argv[1])
-EOF
-	holder=$!
-	waitfor test -e "$SOCK.lock.held"
-	rm -f "$SOCK.lock.held"
+	holdlock stopping
 	start "$DEF" -t 0
 	if gone "$holder"; then ok start-waits-for-stopper; else bad start-waits-for-stopper "started while the lock was held"; fi
 	check start-after-stopper "$(req '{"cmd":"GET","session_id":"x"}')" \
 		'{"version":1,"ok":false,"error":"session not found: x"}'
 	stop
-	python3 - "$SOCK.lock" running 1.0 <<'EOF' &
-import fcntl, os, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
-fcntl.lockf(fd, fcntl.LOCK_EX)
-os.pwrite(fd, (sys.argv[2] + "\n").encode(), 0)
-open(sys.argv[1] + ".held", "w").close()
-time.sleep(float(sys.argv[3]))
-os.unlink(sys.argv[1])
-EOF
-	holder=$!
-	waitfor test -e "$SOCK.lock.held"
-	rm -f "$SOCK.lock.held"
+	holdlock running
 	"$DEF" -f -s "$SOCK" -S '' -t 0 2> "$T/held.err"
 	check start-running-not-waited "$? $(cat "$T/held.err") $(gone "$holder" && echo late)" \
 		"1 sessiond: already running on $SOCK "
