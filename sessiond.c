@@ -61,6 +61,7 @@ static void broadcast(const char *p, size_t n);
 static void cleanup(void);
 static int lockstate(void);
 static void stoplistening(void);
+static int lockfile(const char *lp, int *fd);
 static void compact(int wait);
 static void endsync(int wait);
 static int flushjournal(void);
@@ -350,6 +351,29 @@ fdroom(void)
 }
 
 /*
+ * Opens lp (created if missing) into *fd and takes its write lock: 0, or
+ * -1 when another process holds it (*fd stays open, for a look inside).
+ */
+static int
+lockfile(const char *lp, int *fd)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	fl.l_whence = SEEK_SET;
+	if ((*fd = open(lp, O_RDWR | O_CREAT, 0600)) < 0)
+		die("open %s:", lp);
+	if (fcntl(*fd, F_SETFD, FD_CLOEXEC) < 0)
+		die("fcntl:");
+	if (fcntl(*fd, F_SETLK, &fl) == 0)
+		return 0;
+	if (errno != EAGAIN && errno != EACCES)
+		die("lock %s:", lp);
+	return -1;
+}
+
+/*
  * Takes the lock beside the socket (held for life, so two daemons cannot
  * both decide a socket is stale), then binds. A socket file that answers
  * belongs to a running daemon; one that refuses was left by a crash. A
@@ -360,28 +384,18 @@ static void
 setup(void)
 {
 	struct sockaddr_un sa;
-	struct flock fl;
 	struct stat sb, lb;
 	char lockpath[sizeof(path) + 8], b;
 	mode_t mask;
 	int fd, saved, waited;
 
 	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
 	for (waited = 0; ; waited += 10) {
-		if ((lockfd = open(lockpath, O_RDWR | O_CREAT, 0600)) < 0)
-			die("open %s:", lockpath);
-		if (fcntl(lockfd, F_SETFD, FD_CLOEXEC) < 0)
-			die("fcntl:");
-		if (fcntl(lockfd, F_SETLK, &fl) == 0) {
+		if (lockfile(lockpath, &lockfd) == 0) {
 			/* a stopper unlinks its lock last: ours must be there */
 			if (stat(lockpath, &sb) == 0 && fstat(lockfd, &lb) == 0 &&
 			    sb.st_ino == lb.st_ino && sb.st_dev == lb.st_dev)
 				break;
-		} else if (errno != EAGAIN && errno != EACCES) {
-			die("lock %s:", lockpath);
 		} else if (waited >= STOPWAITMS || gotsignal ||
 		           pread(lockfd, &b, 1, 0) != 1 || b != 's') {
 			die("already running on %s", path);
@@ -442,21 +456,11 @@ static int
 lockstate(void)
 {
 	char lp[sizeof(statefile) + 8];
-	struct flock fl;
 
-	memset(&fl, 0, sizeof(fl));
-	fl.l_type = F_WRLCK;
-	fl.l_whence = SEEK_SET;
 	if ((size_t)snprintf(lp, sizeof(lp), "%s.lock", statefile) >= sizeof(lp))
 		die("state file name too long");
-	if ((statelockfd = open(lp, O_RDWR | O_CREAT, 0600)) < 0)
-		die("open %s:", lp);
-	if (fcntl(statelockfd, F_SETFD, FD_CLOEXEC) < 0)
-		die("fcntl:");
-	if (fcntl(statelockfd, F_SETLK, &fl) == 0)
+	if (lockfile(lp, &statelockfd) == 0)
 		return 1;
-	if (errno != EAGAIN && errno != EACCES)
-		die("lock %s:", lp);
 	warn("%s is kept by another sessiond: sessions are not kept",
 	     statefile);
 	close(statelockfd);
@@ -466,18 +470,20 @@ lockstate(void)
 }
 
 /*
- * Closes the socket. The lock stays, and says "stopping": a newcomer waits
- * for it (and so for the state file) instead of giving up.
+ * Closes the socket, after taking in its backlog: a hook that got in has
+ * written its event and gone. The lock stays, and says "stopping": a
+ * newcomer waits for it (and so for the state file) instead of giving up.
  */
 static void
 stoplistening(void)
 {
 	if (listenfd < 0)
 		return;
+	unlink(path); /* no connect between the last accept and the close */
+	accepting();
 	/* at 0: this descriptor was never read nor written */
 	(void)!write(lockfd, "stopping\n", 9);
 	close(listenfd);
-	unlink(path);
 	listenfd = -1;
 }
 
@@ -1532,16 +1538,11 @@ run(void)
 		now = loopms;
 		if (stopping && !flushing) {
 			/*
-			 * No new clients. Those already in, the backlog too,
-			 * are heard out for up to FLUSHWAITMS: a hook that got
-			 * in has written its event and gone, and will not send
-			 * it again. Then the state is written.
+			 * No new clients. Those in, the backlog too, are heard
+			 * out until they close their side, for up to
+			 * FLUSHWAITMS. Then the state is written.
 			 */
 			flushing = 1;
-			if (listenfd >= 0) {
-				unlink(path); /* no connect between the two */
-				accepting();
-			}
 			stoplistening();
 			heard = 1;
 			flushend = now + FLUSHWAITMS;
@@ -1560,8 +1561,10 @@ run(void)
 					unlink(statefile); /* nothing to keep */
 				else
 					compact(1);
-				if (statelockfd >= 0) /* before the socket's */
+				if (statelockfd >= 0) { /* before the socket's */
 					close(statelockfd);
+					statelockfd = -1;
+				}
 				return;
 			}
 			heard = 0;

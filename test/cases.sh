@@ -458,7 +458,7 @@ t_stop_hears_out() {
 }
 
 # holdlock WORD: a stand-in daemon holds $SOCK.lock saying WORD for 1 s,
-# then unlinks it ($holder)
+# then says so ($SOCK.lock.released) and unlinks it ($holder)
 holdlock() {
 	python3 - "$SOCK.lock" "$1" <<'EOF' &
 import fcntl, os, sys, time
@@ -467,6 +467,7 @@ fcntl.lockf(fd, fcntl.LOCK_EX)
 os.pwrite(fd, (sys.argv[2] + "\n").encode(), 0)
 open(sys.argv[1] + ".held", "w").close()
 time.sleep(1.0)
+open(sys.argv[1] + ".released", "w").close()
 os.unlink(sys.argv[1])
 EOF
 	holder=$!
@@ -481,15 +482,18 @@ t_start_waits_for_stopper() {
 	if ! command -v python3 >/dev/null 2>&1; then
 		skp start-waits-for-stopper "python3 not found"; return
 	fi
+	rm -f "$SOCK.lock.released"
 	holdlock stopping
 	start "$DEF" -t 0
-	if gone "$holder"; then ok start-waits-for-stopper; else bad start-waits-for-stopper "started while the lock was held"; fi
+	if [ -e "$SOCK.lock.released" ]; then ok start-waits-for-stopper; else bad start-waits-for-stopper "started while the lock was held"; fi
+	wait "$holder"
 	check start-after-stopper "$(req '{"cmd":"GET","session_id":"x"}')" \
 		'{"version":1,"ok":false,"error":"session not found: x"}'
 	stop
+	rm -f "$SOCK.lock.released"
 	holdlock running
 	"$DEF" -f -s "$SOCK" -S '' -t 0 2> "$T/held.err"
-	check start-running-not-waited "$? $(cat "$T/held.err") $(gone "$holder" && echo late)" \
+	check start-running-not-waited "$? $(cat "$T/held.err") $([ -e "$SOCK.lock.released" ] && echo late)" \
 		"1 sessiond: already running on $SOCK "
 	wait "$holder"
 }
