@@ -378,16 +378,19 @@ lockfile(const char *lp, int *fd)
  * both decide a socket is stale), then binds. A socket file that answers
  * belongs to a running daemon; one that refuses was left by a crash. A
  * daemon that is stopping has let go of its socket but not yet written
- * its state: it is waited for, up to STOPWAITMS.
+ * its state: it is waited for, up to STOPWAITMS. So is one whose socket
+ * file was deleted under it, after being asked to stop: nobody can reach
+ * it, and it holds the lock and the state.
  */
 static void
 setup(void)
 {
 	struct sockaddr_un sa;
 	struct stat sb, lb;
+	struct flock fl;
 	char lockpath[sizeof(path) + 8], b;
 	mode_t mask;
-	int fd, saved, waited;
+	int fd, saved, waited, asked = 0;
 
 	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
 	for (waited = 0; ; waited += 10) {
@@ -396,9 +399,20 @@ setup(void)
 			if (stat(lockpath, &sb) == 0 && fstat(lockfd, &lb) == 0 &&
 			    sb.st_ino == lb.st_ino && sb.st_dev == lb.st_dev)
 				break;
-		} else if (waited >= STOPWAITMS || gotsignal ||
-		           pread(lockfd, &b, 1, 0) != 1 || b != 's') {
+		} else if (waited >= STOPWAITMS || gotsignal) {
 			die("already running on %s", path);
+		} else if (!asked && (pread(lockfd, &b, 1, 8) != 1 || b != 's')) {
+			/* running: listening, yet its socket is gone? */
+			memset(&fl, 0, sizeof(fl));
+			fl.l_type = F_WRLCK;
+			if (pread(lockfd, &b, 1, 0) != 1 || b != 'r' ||
+			    lstat(path, &sb) == 0 || errno != ENOENT ||
+			    fcntl(lockfd, F_GETLK, &fl) < 0 || fl.l_pid <= 0)
+				die("already running on %s", path);
+			warn("%s was deleted: stopping pid %ld, which served it",
+			     path, (long)fl.l_pid);
+			kill(fl.l_pid, SIGTERM);
+			asked = 1;
 		}
 		close(lockfd);
 		poll(NULL, 0, 10);
@@ -445,6 +459,8 @@ setup(void)
 		errno = saved;
 		die("listen %s:", path);
 	}
+	/* at 0, for newcomers: the socket is there (or was deleted) */
+	(void)!write(lockfd, "running\n", 8);
 }
 
 /*
@@ -479,10 +495,10 @@ stoplistening(void)
 {
 	if (listenfd < 0)
 		return;
+	/* at 8, after "running": a newcomer seeing no socket waits */
+	(void)!write(lockfd, "stopping\n", 9);
 	unlink(path); /* no connect between the last accept and the close */
 	accepting();
-	/* at 0: this descriptor was never read nor written */
-	(void)!write(lockfd, "stopping\n", 9);
 	close(listenfd);
 	listenfd = -1;
 }

@@ -457,18 +457,26 @@ t_stop_hears_out() {
 	stop
 }
 
-# holdlock WORD: a stand-in daemon holds $SOCK.lock saying WORD for 1 s,
-# then says so ($SOCK.lock.released) and unlinks it ($holder)
+# holdlock WORD...: a stand-in daemon holds $SOCK.lock saying the WORDs
+# (a line each) for 1 s, then says so ($SOCK.lock.released) and unlinks
+# it ($holder); saying only running, it listens on $SOCK meanwhile
 holdlock() {
-	python3 - "$SOCK.lock" "$1" <<'EOF' &
-import fcntl, os, sys, time
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o600)
+	python3 - "$SOCK" "$@" <<'EOF' &
+import fcntl, os, socket, sys, time
+sock, lock, words = sys.argv[1], sys.argv[1] + ".lock", sys.argv[2:]
+fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
 fcntl.lockf(fd, fcntl.LOCK_EX)
-os.pwrite(fd, (sys.argv[2] + "\n").encode(), 0)
-open(sys.argv[1] + ".held", "w").close()
+if words == ["running"]:
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(sock)
+    s.listen()
+os.pwrite(fd, "".join(w + "\n" for w in words).encode(), 0)
+open(lock + ".held", "w").close()
 time.sleep(1.0)
-open(sys.argv[1] + ".released", "w").close()
-os.unlink(sys.argv[1])
+if words == ["running"]:
+    os.unlink(sock)
+open(lock + ".released", "w").close()
+os.unlink(lock)
 EOF
 	holder=$!
 	waitfor test -e "$SOCK.lock.held"
@@ -483,7 +491,7 @@ t_start_waits_for_stopper() {
 		skp start-waits-for-stopper "python3 not found"; return
 	fi
 	rm -f "$SOCK.lock.released"
-	holdlock stopping
+	holdlock running stopping
 	start "$DEF" -t 0
 	if [ -e "$SOCK.lock.released" ]; then ok start-waits-for-stopper; else bad start-waits-for-stopper "started while the lock was held"; fi
 	wait "$holder"
@@ -496,6 +504,25 @@ t_start_waits_for_stopper() {
 	check start-running-not-waited "$? $(cat "$T/held.err") $([ -e "$SOCK.lock.released" ] && echo late)" \
 		"1 sessiond: already running on $SOCK "
 	wait "$holder"
+}
+
+# a daemon whose socket file was deleted is unreachable: the next one
+# started asks it to stop, waits, and takes over its sessions
+t_socket_deleted() {
+	ST=$T/orphan
+	rm -f "$ST"
+	start "$DEF" -t 0 -S "$ST"
+	req '{"cmd":"SET","session_id":"kept","status":"question"}' >/dev/null
+	orphan=$dpid
+	rm -f "$SOCK"
+	logged=$(wc -l < "$LOG")
+	dpid=
+	start "$DEF" -t 0 -S "$ST"
+	wait "$orphan"
+	check socket-deleted-stops-holder "$?" 0
+	check socket-deleted-takeover "$(req '{"cmd":"GET","session_id":"kept"}' | grep -c '"status":"question"')" 1
+	if logsays "$SOCK was deleted: stopping pid $orphan"; then ok socket-deleted-says; else bad socket-deleted-says "$(newlog)"; fi
+	stop
 }
 
 # one state file, two daemons on two sockets: the second keeps none
