@@ -1675,8 +1675,9 @@ setusage(const char *obj, size_t len, long long at)
 
 /*
  * Writes the window name of the usage kept, when one is kept and its
- * period has not ended: the statusLine payload may leave a window out, and
- * ACD's clients cannot read a usage object without both.
+ * period has not ended (or its end is unknown): the statusLine payload may
+ * leave a window out, and ACD's clients cannot read a usage object without
+ * both.
  */
 static int
 keptwindow(const struct proto_env *env, struct jw *w, const char *const *win,
@@ -1686,9 +1687,9 @@ keptwindow(const struct proto_env *env, struct jw *w, const char *const *win,
 	char iso[64];
 	long long t;
 
-	if (usagefield(win[1], iso, sizeof(iso)) < 0 || isotime(iso, &t) < 0 ||
-	    t <= env->wall || usagefield(win[0], obj, sizeof(obj)) < 0 ||
-	    obj[0] != '{')
+	if ((usagefield(win[1], iso, sizeof(iso)) == 0 &&
+	    isotime(iso, &t) == 0 && t <= env->wall) ||
+	    usagefield(win[0], obj, sizeof(obj)) < 0 || obj[0] != '{')
 		return 0;
 	jw_raw(w, got ? ",\"" : "\"");
 	jw_raw(w, win[0]);
@@ -1769,10 +1770,11 @@ ratelimits(const struct proto_env *env, struct req *r)
 	if (w.full)
 		return;
 	/*
-	 * Unchanged data only refreshes its age. With a kept window it is
-	 * as old as before: due for a fetch, which renews it all.
+	 * Unchanged data only refreshes its age. With a kept window or a
+	 * missing one it is as old as before: due for a fetch, which
+	 * renews it all.
 	 */
-	at = got > fresh ? usageat : env->wall;
+	at = fresh < (int)LEN(windows) ? usageat : env->wall;
 	if (usagestate == USAGE_OK && usagelen == w.len &&
 	    !memcmp(usage, obj, w.len))
 		usageat = at;

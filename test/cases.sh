@@ -983,6 +983,33 @@ t_usage_kept_window_ages() {
 	stop
 }
 
+t_usage_window_missing() {
+	# a status line with one window and none kept is not the whole
+	# usage: the command still runs, and its other window is kept,
+	# even one whose reset time is not known
+	fakeusage ok
+	start "$DEF" -t 0 -U "$T/fake-usage" -u 2
+	r=$(($(date +%s) + 3600))
+	five="{\"session_id\":\"wm\",\"rate_limits\":{\"five_hour\":{\"used_percentage\":5,\"resets_at\":$r}}}"
+	req "$five" > /dev/null
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -w 9000 "$SOCK" > /dev/null &
+	sp=$!
+	i=0
+	while [ $i -lt 12 ]; do # 3 s of status lines, five_hour only
+		req "$five" > /dev/null
+		sleep 0.25
+		i=$((i + 1))
+	done
+	if [ "$(ucount)" -ge 1 ]; then ok window-missing-fetched
+	else bad window-missing-fetched "the command never ran in 3 s, interval 2 s"; fi
+	req "$five" > /dev/null
+	check window-missing-kept "$(req '{"cmd":"USAGE"}' | grep -o '"five_hour":{"utilization":5.00,[^}]*},"seven_day":{"utilization":7.5,"resets_at":null}')" \
+		"\"five_hour\":{\"utilization\":5.00,\"resets_at\":\"$(date -u -d "@$r" +%Y-%m-%dT%H:%M:%SZ)\"},\"seven_day\":{\"utilization\":7.5,\"resets_at\":null}"
+	kill $sp 2>/dev/null
+	wait $sp 2>/dev/null
+	stop
+}
+
 # Claude Code hook payloads, shaped as Claude Code sends them
 hookline() { # event session extra-json-fields
 	printf '{"session_id":"%s","transcript_path":"/home/u/.claude/projects/x/%s.jsonl","cwd":"/home/u/src/api","permission_mode":"default","hook_event_name":"%s"%s}' "$2" "$2" "$1" "$3"
