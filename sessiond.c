@@ -161,7 +161,8 @@ static int usagestatus;              /* its wait status, once reaped */
 static int usagekilled;
 static long long usagekill;          /* monotonic ms: kill it then */
 static long long usagenext;          /* monotonic ms: next fetch due */
-static int usageretry;               /* a failed fetch may be retried */
+static int usagefailed;              /* the last fetch failed */
+static int usageretried;             /* ... a hook's retry since a success */
 
 /* "sessiond: " and the message; one ending in ':' gets errno's text. */
 static void
@@ -713,8 +714,9 @@ handle(struct client *c, struct proto_env *env, const char *line,
 	}
 	if (o.stop)
 		stopping = 1;
-	if (o.usagewanted && usageretry && nsubs > 0) {
-		usageretry = 0;
+	/* one early retry, not one per hook: the endpoint rate-limits */
+	if (o.usagewanted && usagefailed && !usageretried && nsubs > 0) {
+		usageretried = 1;
 		usagenext = env->mono;
 	}
 	return PROTO_DONE;
@@ -1528,7 +1530,8 @@ usagedone(void)
 	proto_usage(&env, &o, usageout, usagelen, err);
 	if (o.notelen)
 		broadcast(o.note, o.notelen);
-	usageretry = err != NULL;
+	usagefailed = err != NULL;
+	usageretried &= usagefailed;
 	usagestatus = -1;
 }
 

@@ -899,6 +899,26 @@ t_usage_fetch() {
 	stop
 }
 
+t_usage_fail_backoff() {
+	# a failed fetch is retried early once, on a hook event, not on
+	# every one: a rate-limited endpoint would only be hit harder
+	fakeusage fail
+	start "$DEF" -t 0 -U "$T/fake-usage" -u 60
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -w 9000 "$SOCK" > /dev/null &
+	sp=$!
+	waitfor ucountis 1
+	i=0
+	while [ $i -lt 20 ]; do
+		sendhook PostToolUse bk ',"tool_name":"Bash"'
+		sleep 0.1
+		i=$((i + 1))
+	done
+	check usage-fail-retried-once "$(ucount)" 2
+	kill $sp 2>/dev/null
+	wait $sp 2>/dev/null
+	stop
+}
+
 t_usage_hang() {
 	fakeusage hang
 	start "$SMALL" -t 0 -U "$T/fake-usage" -u 1
