@@ -51,12 +51,14 @@ struct client {
 	struct ring *out;     /* its own ring, or a lent big one */
 	long long lastout;    /* monotonic ms: its last write, or lending */
 	long long lentat;     /* monotonic ms: a big ring was lent to it */
-	long long lastin;     /* monotonic ms: it last sent, or connected */
+	long long lastin;     /* monotonic ms: its last request, or connect */
 };
 
 static void accepting(void);
 static void fdroom(void);
 static struct client *quietest(void);
+static long long moved(const struct client *c);
+static int evictquiet(void);
 static void broadcast(const char *p, size_t n);
 static void cleanup(void);
 static int lockstate(void);
@@ -687,6 +689,7 @@ handle(struct client *c, struct proto_env *env, const char *line,
 	r = toolong ? proto_toolong(env, &o, line, len) :
 	    proto_line(env, &o, line, len);
 	stirred = 1;
+	c->lastin = loopms;
 	if (r == PROTO_AGAIN) {
 		c->need = o.need;
 		return r;
@@ -791,8 +794,6 @@ readclient(struct client *c)
 		}
 	}
 	c->inlen += (size_t)r;
-	if (r > 0)
-		c->lastin = loopms;
 	readlines(c);
 }
 
@@ -874,6 +875,9 @@ accepting(void)
 		if ((fd = accept(listenfd, NULL, NULL)) < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
+			if ((errno == EMFILE || errno == ENFILE) &&
+			    evictquiet())
+				continue; /* its descriptor is free */
 			if (errno == EMFILE || errno == ENFILE) {
 				/* once a pause at most, not once a close */
 				if (loopms >= acceptwarned + ACCEPTPAUSEMS) {
@@ -890,12 +894,7 @@ accepting(void)
 			close(fd);
 			continue;
 		}
-		if (nlive == MAXCLIENTS && (c = quietest())) {
-			warn("too many clients: one quiet for %lld s closed",
-			     (loopms - c->lastin) / 1000);
-			closeclient(c);
-		}
-		if (nlive == MAXCLIENTS) {
+		if (nlive == MAXCLIENTS && !evictquiet()) {
 			/* best effort; unread input would reset the reply away */
 			(void)!write(fd, full, sizeof(full) - 1);
 			shutdown(fd, SHUT_WR);
@@ -917,9 +916,11 @@ accepting(void)
 }
 
 /*
- * The client quiet longest, if for IDLECLIENTMS: when the daemon is full,
- * a leaked or forgotten connection makes room, so that hooks get in.
- * Subscribers stay, and clients with a request or a reply in flight.
+ * The client quiet longest, if for IDLECLIENTMS: when the daemon is full
+ * (or out of descriptors), a leaked, stuck or hostile connection makes
+ * room, so that hooks get in. Quiet: no request made and no output taken,
+ * as a client that never reads or sends a byte now and then. Subscribers
+ * stay: they are quiet by nature, and those that cannot keep up go.
  */
 static struct client *
 quietest(void)
@@ -929,13 +930,33 @@ quietest(void)
 
 	for (i = 0; i < nlive; i++) {
 		c = &clients[live[i]];
-		if (c->sub || c->dead || c->need || ring_len(c->out) > 0 ||
-		    loopms - c->lastin < IDLECLIENTMS)
+		if (c->sub || c->dead || loopms - moved(c) < IDLECLIENTMS)
 			continue;
-		if (!q || c->lastin < q->lastin)
+		if (!q || moved(c) < moved(q))
 			q = c;
 	}
 	return q;
+}
+
+/* Its last request, or output it took: a trickle of bytes is neither. */
+static long long
+moved(const struct client *c)
+{
+	return c->lastin > c->lastout ? c->lastin : c->lastout;
+}
+
+/* Closes the quietest client, if one is quiet enough: 0 if none is. */
+static int
+evictquiet(void)
+{
+	struct client *c;
+
+	if (!(c = quietest()))
+		return 0;
+	warn("too many clients: one quiet for %lld s closed",
+	     (loopms - moved(c)) / 1000);
+	closeclient(c);
+	return 1;
 }
 
 static void

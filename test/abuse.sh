@@ -153,6 +153,66 @@ t_abuse_quiet_crowd() {
 	stop
 }
 
+t_abuse_stuck_crowd() {
+	ab_needhold stuck-crowd || return
+	if ! command -v python3 >/dev/null 2>&1; then
+		skp stuck-crowd "python3 not found"; return
+	fi
+	# MAXCLIENTS connections: subscribers, one that asks for much and
+	# never reads, one that sends a byte a second and never a line. Both
+	# are as quiet as a silent one: after IDLECLIENTMS each makes room
+	# for a newcomer, the one stuck longest first
+	start "$DEF" -t 0
+	ab_seed
+	ab_max=$(sed -n 's/^#define MAXCLIENTS *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	ab_idle=$(sed -n 's/^#define IDLECLIENTMS *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	"$HOLD" -n $((ab_max - 2)) -w $((ab_idle + 8000)) -s '{"cmd":"SUB"}' \
+		"$SOCK" > "$T/stucksubs" 2>&1 &
+	ab_sp=$!
+	waitfor grep -q '^connected' "$T/stucksubs"
+	# 3,000 GETs: more replies than the kernel and its ring hold
+	"$HOLD" -n 1 -w $((ab_idle + 8000)) \
+		-s "$(ab_repeat 3000 '{"cmd":"GET","session_id":"keep"}
+')" "$SOCK" > "$T/stuck" 2>&1 &
+	ab_hp=$!
+	waitfor grep -q '^connected' "$T/stuck"
+	python3 - "$SOCK" "$((ab_idle / 1000 + 8))" <<'EOF' > "$T/trickle" &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+print("connected", flush=True)
+end = time.time() + float(sys.argv[2])
+try:
+    while time.time() < end:
+        s.send(b" ")
+        time.sleep(1)
+    s.setblocking(False)
+    print("closed" if s.recv(4096) == b"" else "open")
+except OSError:
+    print("closed")
+EOF
+	ab_tp=$!
+	waitfor grep -q '^connected' "$T/trickle"
+	check stuck-crowd-refused-first \
+		"$(printf '{"cmd":"STATUS"}\n' | "$SDC" -w 1000 "$SOCK")" \
+		"$ab_E\"too many clients\"}"
+	sleep $((ab_idle / 1000 + 2))
+	"$HOLD" -n 2 -w 1000 -s '{"cmd":"GET","session_id":"keep"}' "$SOCK" > "$T/stucknew"
+	check stuck-crowd-make-room "$(tail -n 1 "$T/stucknew")" \
+		"open 2 answered 2 refused 0 closed 0"
+	check stuck-crowd-said "$(grep -c 'too many clients: one quiet for' "$LOG")" 2
+	wait $ab_hp
+	check stuck-crowd-reader-closed "$(tail -n 1 "$T/stuck")" \
+		"open 0 answered 1 refused 0 closed 1"
+	wait $ab_tp
+	check stuck-crowd-trickler-closed "$(tail -n 1 "$T/trickle")" closed
+	wait $ab_sp
+	check stuck-crowd-subscribers-stay "$(tail -n 1 "$T/stucksubs")" \
+		"open $((ab_max - 2)) answered $((ab_max - 2)) refused 0 closed 0"
+	ab_intact stuck-crowd
+	stop
+}
+
 t_abuse_huge_line() {
 	start "$DEF" -t 0
 	ab_seed
@@ -454,6 +514,31 @@ t_abuse_emfile() {
 		"$SOCK" > "$T/emf2"
 	check emfile-recovered "$(tail -n 1 "$T/emf2")" \
 		"open $ab_room answered $ab_room refused 0 closed 0"
+	stop
+}
+
+t_abuse_emfile_quiet() {
+	ab_needhold emfile-quiet || return
+	if [ -n "${VG:-}" ]; then
+		skp emfile-quiet "valgrind needs descriptors of its own"
+		return
+	fi
+	# out of descriptors long before MAXCLIENTS, all of them quiet: once
+	# IDLECLIENTMS have passed, the quietest makes room for a newcomer
+	ab_idle=$(sed -n 's/^#define IDLECLIENTMS *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	ab_limited -n 32
+	start "$T/limited" -t 0
+	ab_seed
+	"$HOLD" -n 40 -w $((ab_idle + 6000)) "$SOCK" > "$T/emq" &
+	ab_hp=$!
+	waitfor grep -q '^connected' "$T/emq"
+	waitfor grep -q 'accept: ' "$LOG"
+	sleep $((ab_idle / 1000 + 1))
+	check emfile-quiet-makes-room "$(ab_get)" "$ab_want"
+	if grep -q 'too many clients: one quiet for' "$LOG"; then ok emfile-quiet-said
+	else bad emfile-quiet-said "$(tail -n 3 "$LOG")"; fi
+	wait $ab_hp
+	ab_intact emfile-quiet
 	stop
 }
 
