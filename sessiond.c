@@ -95,6 +95,8 @@ static void run(void);
 static void setup(void);
 static int setfdflags(int fd);
 static int sockpath(const char *opt);
+static int absolute(char *out, size_t size, const char *p, int len,
+                    const char *suffix);
 static void startusage(void);
 static void statepath(const char *opt, int defsock);
 static void usage(void);
@@ -152,7 +154,9 @@ static size_t syncfrom;              /* from this offset of the old file */
 static int compactdue;               /* another snapshot once it is in */
 static int compactretry;             /* a write failed: retry a snapshot */
 
-static const char *usagecmd = USAGECMD;
+static const char usagedef[] = USAGECMD;
+static const char *usagecmd = usagedef;
+static char usagebeside[PATH_MAX];   /* USAGECMD beside sessiond */
 static long usageinterval = USAGEINTERVAL;
 static pid_t usagepid = -1;
 static int usagefd = -1;
@@ -283,12 +287,30 @@ peerok(int fd)
 }
 
 /* First that is set: -s, $SESSIOND_SOCKET, $XDG_RUNTIME_DIR, $TMPDIR. */
+/*
+ * The first len bytes of p (len < 0: all), made absolute since -d changes
+ * directory, then suffix, into out: -1 when too long.
+ */
+static int
+absolute(char *out, size_t size, const char *p, int len, const char *suffix)
+{
+	char cwd[PATH_MAX];
+	int n;
+
+	if (p[0] == '/')
+		cwd[0] = '\0';
+	else if (!getcwd(cwd, sizeof(cwd)))
+		die("getcwd:");
+	n = snprintf(out, size, "%s%s%.*s%s", cwd, cwd[0] ? "/" : "", len, p,
+	             suffix);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
 static int
 sockpath(const char *opt)
 {
-	char def[sizeof(path)], dir[sizeof(path)], cwd[PATH_MAX], rel[PATH_MAX];
-	char *slash;
-	const char *env, *tmp;
+	char def[sizeof(path)], dir[sizeof(path)], *slash;
+	const char *env, *tmp, *rel = def;
 	struct stat sb;
 	int n;
 
@@ -303,22 +325,11 @@ sockpath(const char *opt)
 	if (n < 0 || (size_t)n >= sizeof(def))
 		die("socket path too long");
 	if (opt && opt[0])
-		n = snprintf(rel, sizeof(rel), "%s", opt);
+		rel = opt;
 	else if ((env = getenv("SESSIOND_SOCKET")) && env[0])
-		n = snprintf(rel, sizeof(rel), "%s", env);
-	else
-		n = snprintf(rel, sizeof(rel), "%s", def);
-	if (n < 0 || (size_t)n >= sizeof(rel))
-		die("socket path too long");
-	if (rel[0] != '/') {
-		/* absolute, so -d's chdir and STATUS's socket_path agree */
-		if (!getcwd(cwd, sizeof(cwd)))
-			die("getcwd:");
-		n = snprintf(path, sizeof(path), "%s/%s", cwd, rel);
-	} else {
-		n = snprintf(path, sizeof(path), "%s", rel);
-	}
-	if (n < 0 || (size_t)n >= sizeof(path))
+		rel = env;
+	/* absolute, so -d's chdir and STATUS's socket_path agree */
+	if (absolute(path, sizeof(path), rel, -1, "") < 0)
 		die("socket path too long: %s", rel);
 	/* a missing last directory is made private; a shared one refused */
 	memcpy(dir, path, sizeof(dir));
@@ -391,9 +402,10 @@ setup(void)
 	struct sockaddr_un sa;
 	struct stat sb, lb;
 	struct flock fl;
-	char lockpath[sizeof(path) + 8], b;
+	char lockpath[sizeof(path) + 8], word[9];
 	mode_t mask;
 	int fd, saved, waited, asked = 0;
+	ssize_t n;
 
 	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
 	for (waited = 0; ; waited += 10) {
@@ -404,11 +416,12 @@ setup(void)
 				break;
 		} else if (waited >= STOPWAITMS || gotsignal) {
 			die("already running on %s", path);
-		} else if (!asked && (pread(lockfd, &b, 1, 8) != 1 || b != 's')) {
+		} else if (!asked && ((n = pread(lockfd, word, 9, 0)) < 9 ||
+		           word[8] != 's')) {
 			/* running: listening, yet its socket is gone? */
 			memset(&fl, 0, sizeof(fl));
 			fl.l_type = F_WRLCK;
-			if (pread(lockfd, &b, 1, 0) != 1 || b != 'r' ||
+			if (n < 1 || word[0] != 'r' ||
 			    lstat(path, &sb) == 0 || errno != ENOENT ||
 			    fcntl(lockfd, F_GETLK, &fl) < 0 || fl.l_pid <= 0)
 				die("already running on %s", path);
@@ -875,10 +888,9 @@ accepting(void)
 		if ((fd = accept(listenfd, NULL, NULL)) < 0) {
 			if (errno == EINTR || errno == ECONNABORTED)
 				continue;
-			if ((errno == EMFILE || errno == ENFILE) &&
-			    evictquiet())
-				continue; /* its descriptor is free */
 			if (errno == EMFILE || errno == ENFILE) {
+				if (evictquiet())
+					continue; /* its descriptor is free */
 				/* once a pause at most, not once a close */
 				if (loopms >= acceptwarned + ACCEPTPAUSEMS) {
 					warn("accept:");
@@ -926,14 +938,16 @@ static struct client *
 quietest(void)
 {
 	struct client *c, *q = NULL;
+	long long t, qt = LLONG_MAX;
 	int i;
 
 	for (i = 0; i < nlive; i++) {
 		c = &clients[live[i]];
-		if (c->sub || c->dead || loopms - moved(c) < IDLECLIENTMS)
-			continue;
-		if (!q || moved(c) < moved(q))
+		t = moved(c);
+		if (!c->sub && !c->dead && loopms - t >= IDLECLIENTMS && t < qt) {
 			q = c;
+			qt = t;
+		}
 	}
 	return q;
 }
@@ -1005,15 +1019,7 @@ statepath(const char *opt, int defsock)
 	if (opt) {
 		if (!opt[0])
 			return; /* -S '': no state file */
-		/* absolute, as -d changes directory */
-		if (opt[0] == '/')
-			n = snprintf(statefile, sizeof(statefile), "%s", opt);
-		else if (getcwd(dir, sizeof(dir)))
-			n = snprintf(statefile, sizeof(statefile), "%s/%s", dir,
-			             opt);
-		else
-			die("getcwd:");
-		if (n < 0 || (size_t)n >= sizeof(statefile))
+		if (absolute(statefile, sizeof(statefile), opt, -1, "") < 0)
 			die("state file name too long");
 		return;
 	}
@@ -1459,6 +1465,8 @@ startusage(void)
 		if ((fd = open("/dev/null", O_RDONLY)) >= 0)
 			dup2(fd, 0);
 		dup2(p[1], 1);
+		if (usagebeside[0]) /* else the one in PATH */
+			execl(usagebeside, "sessiond-usage", (char *)NULL);
 		execl("/bin/sh", "sh", "-c", usagecmd, (char *)NULL);
 		_exit(127);
 	}
@@ -1817,6 +1825,12 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage();
 	statepath(stateopt, sockpath(sockopt));
+	/* as the hook runs the sessiond beside it: made from source, or
+	 * started by a hook outside PATH, it still has its usage command */
+	if (usagecmd == usagedef && (end = strrchr(argv[0], '/')) &&
+	    absolute(usagebeside, sizeof(usagebeside), argv[0],
+	             (int)(end - argv[0]) + 1, usagedef) < 0)
+		usagebeside[0] = '\0';
 	snprintf(statetmp, sizeof(statetmp), "%s.tmp", statefile);
 
 	if (detach) {

@@ -919,6 +919,29 @@ t_usage_fail_backoff() {
 	stop
 }
 
+t_usage_beside() {
+	# without -U, the sessiond-usage beside the daemon runs (here one
+	# started as ./sessiond, from a directory -d leaves), else PATH's
+	fakeusage ok
+	mkdir -p "$T/beside"
+	cp "$DEF" "$T/beside/sessiond"
+	cp "$T/fake-usage" "$T/beside/sessiond-usage"
+	(cd "$T/beside" && PATH=/usr/bin:/bin exec ./sessiond -d -s "$SOCK" -S '' -t 0 2>>"$LOG")
+	check usage-beside "$(printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 5000 "$SOCK" | norm | tail -n 1)" \
+		"{\"version\":1,\"type\":\"usage\",\"usage\":{$U5}}"
+	req '{"cmd":"STOP","confirmed":true}' > /dev/null
+	waitfor test ! -S "$SOCK"
+	rm -f "$T/beside/sessiond-usage"
+	mkdir -p "$T/pathbin"
+	printf '#!/bin/sh\necho %s\n' "'{\"five_hour\":{\"utilization\":3}}'" > "$T/pathbin/sessiond-usage"
+	chmod +x "$T/pathbin/sessiond-usage"
+	(cd "$T/beside" && PATH=$T/pathbin:/usr/bin:/bin exec ./sessiond -d -s "$SOCK" -S '' -t 0 2>>"$LOG")
+	check usage-in-path "$(printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 5000 "$SOCK" | norm | tail -n 1)" \
+		'{"version":1,"type":"usage","usage":{"five_hour":{"utilization":3},"source":"command","fetched_at":T}}'
+	req '{"cmd":"STOP","confirmed":true}' > /dev/null
+	waitfor test ! -S "$SOCK"
+}
+
 t_usage_hang() {
 	fakeusage hang
 	start "$SMALL" -t 0 -U "$T/fake-usage" -u 1
