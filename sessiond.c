@@ -289,7 +289,8 @@ peerok(int fd)
 /* First that is set: -s, $SESSIOND_SOCKET, $XDG_RUNTIME_DIR, $TMPDIR. */
 /*
  * The first len bytes of p (len < 0: all), made absolute since -d changes
- * directory, then suffix, into out: -1 when too long.
+ * directory, then suffix, into out: -1 when too long, or when the current
+ * directory cannot be had.
  */
 static int
 absolute(char *out, size_t size, const char *p, int len, const char *suffix)
@@ -300,7 +301,7 @@ absolute(char *out, size_t size, const char *p, int len, const char *suffix)
 	if (p[0] == '/')
 		cwd[0] = '\0';
 	else if (!getcwd(cwd, sizeof(cwd)))
-		die("getcwd:");
+		return -1;
 	n = snprintf(out, size, "%s%s%.*s%s", cwd, cwd[0] ? "/" : "", len, p,
 	             suffix);
 	return n < 0 || (size_t)n >= size ? -1 : 0;
@@ -330,7 +331,7 @@ sockpath(const char *opt)
 		rel = env;
 	/* absolute, so -d's chdir and STATUS's socket_path agree */
 	if (absolute(path, sizeof(path), rel, -1, "") < 0)
-		die("socket path too long: %s", rel);
+		die("socket path too long, or no current directory: %s", rel);
 	/* a missing last directory is made private; a shared one refused */
 	memcpy(dir, path, sizeof(dir));
 	if ((slash = strrchr(dir, '/')) && slash != dir) {
@@ -404,7 +405,8 @@ setup(void)
 	struct flock fl;
 	char lockpath[sizeof(path) + 8], word[9];
 	mode_t mask;
-	int fd, saved, waited, asked = 0;
+	int fd, saved, waited;
+	pid_t asked = 0;
 	ssize_t n;
 
 	snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
@@ -416,19 +418,22 @@ setup(void)
 				break;
 		} else if (waited >= STOPWAITMS || gotsignal) {
 			die("already running on %s", path);
-		} else if (!asked && ((n = pread(lockfd, word, 9, 0)) < 9 ||
-		           word[8] != 's')) {
-			/* running: listening, yet its socket is gone? */
+		} else if ((n = pread(lockfd, word, 9, 0)) < 1 ||
+		           (word[0] != 's' && (n < 9 || word[8] != 's'))) {
+			/* not stopping (an older sessiond says so at 0): it
+			 * runs, listening, yet is its socket gone? */
 			memset(&fl, 0, sizeof(fl));
 			fl.l_type = F_WRLCK;
 			if (n < 1 || word[0] != 'r' ||
 			    lstat(path, &sb) == 0 || errno != ENOENT ||
 			    fcntl(lockfd, F_GETLK, &fl) < 0 || fl.l_pid <= 0)
 				die("already running on %s", path);
-			warn("%s was deleted: stopping pid %ld, which served it",
-			     path, (long)fl.l_pid);
-			kill(fl.l_pid, SIGTERM);
-			asked = 1;
+			if (fl.l_pid != asked) {
+				warn("%s was deleted: stopping pid %ld, which "
+				     "served it", path, (long)fl.l_pid);
+				kill(fl.l_pid, SIGTERM);
+				asked = fl.l_pid;
+			}
 		}
 		close(lockfd);
 		poll(NULL, 0, 10);
@@ -1020,7 +1025,8 @@ statepath(const char *opt, int defsock)
 		if (!opt[0])
 			return; /* -S '': no state file */
 		if (absolute(statefile, sizeof(statefile), opt, -1, "") < 0)
-			die("state file name too long");
+			die("state file name too long, or no current "
+			    "directory: %s", opt);
 		return;
 	}
 	if ((env = getenv("XDG_STATE_HOME")) && env[0] == '/') {

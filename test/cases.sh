@@ -498,6 +498,13 @@ t_start_waits_for_stopper() {
 	check start-after-stopper "$(req '{"cmd":"GET","session_id":"x"}')" \
 		'{"version":1,"ok":false,"error":"session not found: x"}'
 	stop
+	# an older sessiond says stopping at the start of its lock
+	rm -f "$SOCK.lock.released"
+	holdlock stopping
+	start "$DEF" -t 0
+	if [ -e "$SOCK.lock.released" ]; then ok start-waits-for-old-stopper; else bad start-waits-for-old-stopper "started while the lock was held"; fi
+	wait "$holder"
+	stop
 	rm -f "$SOCK.lock.released"
 	holdlock running
 	"$DEF" -f -s "$SOCK" -S '' -t 0 2> "$T/held.err"
