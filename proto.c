@@ -165,6 +165,7 @@ static int usagestate = USAGE_NEVER;
 static char usage[USAGEMAX + 128];   /* last good usage object, JSON */
 static size_t usagelen;
 static long long usageat;            /* wall-clock seconds it was fetched */
+static int usagepart;                /* a window missing: due for a fetch */
 
 static int
 again(struct proto_out *o, size_t need)
@@ -1666,6 +1667,7 @@ setusage(const char *obj, size_t len, long long at)
 	usagelen = len;
 	usageat = at;
 	usagestate = USAGE_OK;
+	usagepart = 0; /* the status line says otherwise after */
 	if (!listening)
 		return;
 	jw_lit(&notes, "{\"version\":1,\"type\":\"usage\",\"usage\":");
@@ -1770,16 +1772,17 @@ ratelimits(const struct proto_env *env, struct req *r)
 	if (w.full)
 		return;
 	/*
-	 * Unchanged data only refreshes its age. With a kept window or a
-	 * missing one it is as old as before: due for a fetch, which
-	 * renews it all.
+	 * Unchanged data only refreshes its age. With a kept window it is
+	 * as old as before: due for a fetch, which renews it all; so is
+	 * usage with a window missing, whatever its age.
 	 */
-	at = fresh < (int)LEN(windows) ? usageat : env->wall;
+	at = got > fresh ? usageat : env->wall;
 	if (usagestate == USAGE_OK && usagelen == w.len &&
 	    !memcmp(usage, obj, w.len))
 		usageat = at;
 	else
 		setusage(obj, w.len, at);
+	usagepart = got < (int)LEN(windows);
 }
 
 /*
@@ -1845,7 +1848,8 @@ proto_usage(const struct proto_env *env, struct proto_out *o,
 int
 proto_usagestale(long long wall, long long interval)
 {
-	return usagestate != USAGE_OK || wall - usageat >= interval;
+	return usagestate != USAGE_OK || usagepart ||
+	       wall - usageat >= interval;
 }
 
 /*

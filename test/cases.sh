@@ -1052,6 +1052,7 @@ t_usage_window_missing() {
 	r=$(($(date +%s) + 3600))
 	five="{\"session_id\":\"wm\",\"rate_limits\":{\"five_hour\":{\"used_percentage\":5,\"resets_at\":$r}}}"
 	req "$five" > /dev/null
+	check window-missing-dated "$(printf '{"cmd":"USAGE"}\n' | "$SDC" "$SOCK" | grep -c '"fetched_at":0[,}]')" 0
 	printf '{"cmd":"SUB"}\n' | "$SDC" -k -w 9000 "$SOCK" > /dev/null &
 	sp=$!
 	i=0
@@ -1062,11 +1063,12 @@ t_usage_window_missing() {
 	done
 	if [ "$(ucount)" -ge 1 ]; then ok window-missing-fetched
 	else bad window-missing-fetched "the command never ran in 3 s, interval 2 s"; fi
+	kill $sp 2>/dev/null # no more fetches: the one in flight lands
+	wait $sp 2>/dev/null
+	sleep 0.5
 	req "$five" > /dev/null
 	check window-missing-kept "$(req '{"cmd":"USAGE"}' | grep -o '"five_hour":{"utilization":5.00,[^}]*},"seven_day":{"utilization":7.5,"resets_at":null}')" \
 		"\"five_hour\":{\"utilization\":5.00,\"resets_at\":\"$(date -u -d "@$r" +%Y-%m-%dT%H:%M:%SZ)\"},\"seven_day\":{\"utilization\":7.5,\"resets_at\":null}"
-	kill $sp 2>/dev/null
-	wait $sp 2>/dev/null
 	stop
 }
 
