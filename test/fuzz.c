@@ -22,6 +22,7 @@
  * and so does a snapshot.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@
 
 #define FAIL(what) fail(what, __LINE__)
 
-#define STALE         1000000000LL   /* seconds: nothing is stale */
+#define STALE         (LLONG_MAX / 1000) /* seconds: nothing is ever stale */
 
 enum { K_JSON, K_TEXT, K_HOOK };
 
