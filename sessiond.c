@@ -286,7 +286,6 @@ peerok(int fd)
 #endif
 }
 
-/* First that is set: -s, $SESSIOND_SOCKET, $XDG_RUNTIME_DIR, $TMPDIR. */
 /*
  * The first len bytes of p (len < 0: all), made absolute since -d changes
  * directory, then suffix, into out: -1 when too long, or when the current
@@ -307,6 +306,7 @@ absolute(char *out, size_t size, const char *p, int len, const char *suffix)
 	return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+/* First that is set: -s, $SESSIOND_SOCKET, $XDG_RUNTIME_DIR, $TMPDIR. */
 static int
 sockpath(const char *opt)
 {
@@ -1472,7 +1472,7 @@ startusage(void)
 			dup2(fd, 0);
 		dup2(p[1], 1);
 		if (usagebeside[0]) /* else the one in PATH */
-			execl(usagebeside, "sessiond-usage", (char *)NULL);
+			execl(usagebeside, usagedef, (char *)NULL);
 		execl("/bin/sh", "sh", "-c", usagecmd, (char *)NULL);
 		_exit(127);
 	}
