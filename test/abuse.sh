@@ -90,6 +90,23 @@ ab_bigtable() { # fills the table: 127 sessions b0..b126 with 4 KiB dirs
 	done
 }
 
+ab_def() { # NAME: the number config.def.h defines NAME as
+	sed -n "s/^#define $1 *\([0-9]*\).*/\1/p" "$top/config.def.h"
+}
+
+# ab_quietcrowd N: a daemon holding N subscribers ($ab_sp, their report
+# in $T/crowdsubs) for IDLECLIENTMS and 8 s more; sets ab_max and ab_idle
+ab_quietcrowd() {
+	start "$DEF" -t 0
+	ab_seed
+	ab_max=$(ab_def MAXCLIENTS)
+	ab_idle=$(ab_def IDLECLIENTMS)
+	"$HOLD" -n "$1" -w $((ab_idle + 8000)) -s '{"cmd":"SUB"}' \
+		"$SOCK" > "$T/crowdsubs" 2>&1 &
+	ab_sp=$!
+	waitfor grep -q '^connected' "$T/crowdsubs"
+}
+
 ab_repeat() { # N STRING: STRING N times, no newline
 	ab_r=0
 	while [ $ab_r -lt "$1" ]; do
@@ -112,7 +129,7 @@ t_abuse_crowd() {
 		"$(printf '{"cmd":"STATUS"}\n' | "$SDC" -w 1000 "$SOCK")" \
 		"$ab_E\"too many clients\"}"
 	wait $ab_hp
-	ab_max=$(sed -n 's/^#define MAXCLIENTS *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	ab_max=$(ab_def MAXCLIENTS)
 	check crowd-held-and-refused "$(tail -n 1 "$T/crowd")" \
 		"open $ab_max answered $ab_max refused $((2000 - ab_max)) closed 0"
 	ab_intact crowd
@@ -125,14 +142,7 @@ t_abuse_quiet_crowd() {
 	# word: a newcomer is refused at first; once IDLECLIENTMS have passed,
 	# the quiet one makes room for it, and the subscribers, older and as
 	# quiet, stay
-	start "$DEF" -t 0
-	ab_seed
-	ab_max=$(sed -n 's/^#define MAXCLIENTS *\([0-9]*\).*/\1/p' "$top/config.def.h")
-	ab_idle=$(sed -n 's/^#define IDLECLIENTMS *\([0-9]*\).*/\1/p' "$top/config.def.h")
-	"$HOLD" -n $((ab_max - 1)) -w $((ab_idle + 8000)) -s '{"cmd":"SUB"}' \
-		"$SOCK" > "$T/quietsubs" 2>&1 &
-	ab_sp=$!
-	waitfor grep -q '^connected' "$T/quietsubs"
+	ab_quietcrowd $(($(ab_def MAXCLIENTS) - 1))
 	"$HOLD" -n 1 -w $((ab_idle + 8000)) "$SOCK" > "$T/quiet" 2>&1 &
 	ab_hp=$!
 	waitfor grep -q '^connected' "$T/quiet"
@@ -147,7 +157,7 @@ t_abuse_quiet_crowd() {
 	check quiet-crowd-quiet-one-closed "$(tail -n 1 "$T/quiet")" \
 		"open 0 answered 0 refused 0 closed 1"
 	wait $ab_sp
-	check quiet-crowd-subscribers-stay "$(tail -n 1 "$T/quietsubs")" \
+	check quiet-crowd-subscribers-stay "$(tail -n 1 "$T/crowdsubs")" \
 		"open $((ab_max - 1)) answered $((ab_max - 1)) refused 0 closed 0"
 	ab_intact quiet-crowd
 	stop
@@ -162,14 +172,7 @@ t_abuse_stuck_crowd() {
 	# never reads, one that sends a byte a second and never a line. Both
 	# are as quiet as a silent one: after IDLECLIENTMS each makes room
 	# for a newcomer, the one stuck longest first
-	start "$DEF" -t 0
-	ab_seed
-	ab_max=$(sed -n 's/^#define MAXCLIENTS *\([0-9]*\).*/\1/p' "$top/config.def.h")
-	ab_idle=$(sed -n 's/^#define IDLECLIENTMS *\([0-9]*\).*/\1/p' "$top/config.def.h")
-	"$HOLD" -n $((ab_max - 2)) -w $((ab_idle + 8000)) -s '{"cmd":"SUB"}' \
-		"$SOCK" > "$T/stucksubs" 2>&1 &
-	ab_sp=$!
-	waitfor grep -q '^connected' "$T/stucksubs"
+	ab_quietcrowd $(($(ab_def MAXCLIENTS) - 2))
 	# 3,000 GETs: more replies than the kernel and its ring hold
 	"$HOLD" -n 1 -w $((ab_idle + 8000)) \
 		-s "$(ab_repeat 3000 '{"cmd":"GET","session_id":"keep"}
@@ -207,7 +210,7 @@ EOF
 	wait $ab_tp
 	check stuck-crowd-trickler-closed "$(tail -n 1 "$T/trickle")" closed
 	wait $ab_sp
-	check stuck-crowd-subscribers-stay "$(tail -n 1 "$T/stucksubs")" \
+	check stuck-crowd-subscribers-stay "$(tail -n 1 "$T/crowdsubs")" \
 		"open $((ab_max - 2)) answered $((ab_max - 2)) refused 0 closed 0"
 	ab_intact stuck-crowd
 	stop
@@ -525,7 +528,7 @@ t_abuse_emfile_quiet() {
 	fi
 	# out of descriptors long before MAXCLIENTS, all of them quiet: once
 	# IDLECLIENTMS have passed, the quietest makes room for a newcomer
-	ab_idle=$(sed -n 's/^#define IDLECLIENTMS *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	ab_idle=$(ab_def IDLECLIENTMS)
 	ab_limited -n 32
 	start "$T/limited" -t 0
 	ab_seed
@@ -551,8 +554,8 @@ t_abuse_fd_limit_raised() {
 		return
 	fi
 	hard=$(ulimit -H -n)
-	ab_max=$(sed -n 's/^#define MAXCLIENTS *\([0-9]*\).*/\1/p' "$top/config.def.h")
-	ab_spare=$(sed -n 's/^#define FDSPARE *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	ab_max=$(ab_def MAXCLIENTS)
+	ab_spare=$(ab_def FDSPARE)
 	want=$((ab_max + ab_spare))
 	if [ "$hard" != unlimited ] && [ "$hard" -lt "$want" ]; then want=$hard; fi
 	ab_limited -Sn 64
