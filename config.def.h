@@ -17,6 +17,7 @@
 #define IDLECLIENTMS  10000    /* when full, a client quiet this long goes */
 #define FDSPARE       32       /* descriptors beside the clients' (files, pipes) */
 #define SUBSNDBUF     1048576  /* kernel send buffer asked for a subscriber */
+#define WARNMAX       10       /* warnings hook events may cause a second */
 #define BIGSTALLMS    2000     /* a lent big ring undrained this long drops */
 #define BIGHOLDMS     5000     /* ... or held this long while others wait */
 

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -37,6 +38,7 @@ struct cmd {
 };
 
 static int again(struct proto_out *o, size_t need);
+static void complain(const struct proto_env *env, const char *fmt, ...);
 static const char *basename_of(const char *path, size_t *len);
 static int cmd_delete(const struct proto_env *, struct proto_out *, struct req *);
 static int cmd_dump(const struct proto_env *, struct proto_out *, struct req *);
@@ -166,6 +168,36 @@ static char usage[USAGEMAX + 128];   /* last good usage object, JSON */
 static size_t usagelen;
 static long long usageat;            /* wall-clock seconds it was fetched */
 static int usagepart;                /* a window missing: due for a fetch */
+
+/*
+ * A warning a hook event causes, at most WARNMAX a second: any local
+ * client can send bad events as fast as it likes, and a daemon's stderr
+ * may be a file.
+ */
+static void
+complain(const struct proto_env *env, const char *fmt, ...)
+{
+	static long long sec = -1;
+	static int n, lost;
+	va_list ap;
+
+	if (env->mono / 1000 != sec) {
+		if (lost)
+			fprintf(stderr, "sessiond: %d more such warnings not "
+			        "shown\n", lost);
+		sec = env->mono / 1000;
+		n = lost = 0;
+	}
+	if (++n > WARNMAX) {
+		lost++;
+		return;
+	}
+	fputs("sessiond: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
 
 static int
 again(struct proto_out *o, size_t need)
@@ -1520,7 +1552,7 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	o->reply = NULL;
 	o->replylen = 0;
 	if (getid(r, idbuf) < 0) {
-		fprintf(stderr, "sessiond: hook event ignored: %s\n", why);
+		complain(env, "hook event ignored: %s", why);
 		return PROTO_DONE;
 	}
 	if (getstr(r, "hook_event_name", event, sizeof(event), &present) < 1)
@@ -1551,8 +1583,8 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 		if (rule->status == ST_CLOSED)
 			return PROTO_DONE;
 		if (makeroom() < 0) {
-			fprintf(stderr, "sessiond: session table full: hook "
-			        "event for %s dropped\n", idbuf);
+			complain(env, "session table full: hook event for %s "
+			         "dropped", idbuf);
 			return PROTO_DONE;
 		}
 		s = store_insert(idbuf, rule->status, env->mono, env->wall);
@@ -2296,8 +2328,7 @@ dispatch(const struct proto_env *env, struct proto_out *o, struct req *r,
 			if (!ev)
 				return error(o, part ? "line too long" :
 				             "missing field: cmd", NULL);
-			fprintf(stderr, "sessiond: hook event without "
-			        "session_id ignored\n");
+			complain(env, "hook event without session_id ignored");
 			return PROTO_DONE;
 		}
 		if (part && !ev) /* what it is may lie past the cut */

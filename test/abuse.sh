@@ -216,6 +216,24 @@ EOF
 	stop
 }
 
+t_abuse_warning_flood() {
+	# 1,000 bad hook events in a row: at most WARNMAX warnings a second
+	# reach stderr, then one line says how many were not shown
+	start "$DEF" -t 0
+	ab_seed
+	ab_repeat 1000 '{"hook_event_name":"Stop","cwd":"/w"}
+' | "$SDC" -w 5000 "$SOCK" > /dev/null
+	ab_n=$(grep -c 'without session_id' "$LOG")
+	if [ "$ab_n" -ge 1 ] && [ "$ab_n" -lt 100 ]; then ok warning-flood-held
+	else bad warning-flood-held "$ab_n of 1000 warnings shown"; fi
+	sleep 1.1
+	printf '{"hook_event_name":"Stop"}\n' | "$SDC" "$SOCK" > /dev/null
+	if waitfor grep -q 'more such warnings not shown' "$LOG"; then ok warning-flood-counted
+	else bad warning-flood-counted "$(tail -n 3 "$LOG")"; fi
+	ab_intact warning-flood
+	stop
+}
+
 t_abuse_huge_line() {
 	start "$DEF" -t 0
 	ab_seed
