@@ -90,6 +90,11 @@ ab_bigtable() { # fills the table: 127 sessions b0..b126 with 4 KiB dirs
 	done
 }
 
+ab_refused() { # NAME: a newcomer now gets "too many clients"
+	check "$1" "$(printf '{"cmd":"STATUS"}\n' | "$SDC" -w 1000 "$SOCK")" \
+		"$ab_E\"too many clients\"}"
+}
+
 ab_def() { # NAME: the number config.def.h defines NAME as
 	sed -n "s/^#define $1 *\([0-9]*\).*/\1/p" "$top/config.def.h"
 }
@@ -125,9 +130,7 @@ t_abuse_crowd() {
 		"$SOCK" > "$T/crowd" 2>&1 &
 	ab_hp=$!
 	waitfor grep -q '^connected' "$T/crowd"
-	check crowd-newcomer-refused \
-		"$(printf '{"cmd":"STATUS"}\n' | "$SDC" -w 1000 "$SOCK")" \
-		"$ab_E\"too many clients\"}"
+	ab_refused crowd-newcomer-refused
 	wait $ab_hp
 	ab_max=$(ab_def MAXCLIENTS)
 	check crowd-held-and-refused "$(tail -n 1 "$T/crowd")" \
@@ -146,9 +149,7 @@ t_abuse_quiet_crowd() {
 	"$HOLD" -n 1 -w $((ab_idle + 8000)) "$SOCK" > "$T/quiet" 2>&1 &
 	ab_hp=$!
 	waitfor grep -q '^connected' "$T/quiet"
-	check quiet-crowd-refused-first \
-		"$(printf '{"cmd":"STATUS"}\n' | "$SDC" -w 1000 "$SOCK")" \
-		"$ab_E\"too many clients\"}"
+	ab_refused quiet-crowd-refused-first
 	sleep $((ab_idle / 1000 + 1))
 	check quiet-crowd-makes-room "$(req '{"cmd":"GET","session_id":"keep"}' | cut -c1-30)" \
 		'{"version":1,"ok":true,"data":'
@@ -196,9 +197,7 @@ except OSError:
 EOF
 	ab_tp=$!
 	waitfor grep -q '^connected' "$T/trickle"
-	check stuck-crowd-refused-first \
-		"$(printf '{"cmd":"STATUS"}\n' | "$SDC" -w 1000 "$SOCK")" \
-		"$ab_E\"too many clients\"}"
+	ab_refused stuck-crowd-refused-first
 	sleep $((ab_idle / 1000 + 2))
 	"$HOLD" -n 2 -w 1000 -s '{"cmd":"GET","session_id":"keep"}' "$SOCK" > "$T/stucknew"
 	check stuck-crowd-make-room "$(tail -n 1 "$T/stucknew")" \
