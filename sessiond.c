@@ -123,6 +123,7 @@ static int pclient[MAXCLIENTS + 3];  /* pfds index -> slot, or -1 */
 static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int listenfd = -1;
 static int lockfd = -1;
+static char lockpath[sizeof(path) + 8]; /* the socket's, PATH.lock */
 static int statelockfd = -1;
 static int sigpipe[2] = { -1, -1 };
 static volatile sig_atomic_t gotsignal;
@@ -403,7 +404,7 @@ setup(void)
 	struct sockaddr_un sa;
 	struct stat sb, lb;
 	struct flock fl;
-	char lockpath[sizeof(path) + 8], word[9];
+	char word[9];
 	mode_t mask;
 	int fd, saved, waited;
 	pid_t asked = 0;
@@ -527,12 +528,9 @@ stoplistening(void)
 static void
 cleanup(void)
 {
-	char lockpath[sizeof(path) + 8];
-
 	stoplistening();
 	if (lockfd >= 0) {
 		/* still ours: a newcomer locks a new file, never this one */
-		snprintf(lockpath, sizeof(lockpath), "%s.lock", path);
 		unlink(lockpath);
 		close(lockfd);
 		lockfd = -1;
