@@ -314,9 +314,11 @@ sockpath(const char *opt)
 	char def[sizeof(path)], dir[sizeof(path)], *slash;
 	const char *env, *tmp, *rel = def;
 	struct stat sb;
-	int n;
+	int n, shared;
 
-	if ((env = getenv("XDG_RUNTIME_DIR")) && env[0]) {
+	env = getenv("XDG_RUNTIME_DIR");
+	/* an empty XDG_RUNTIME_DIR is unset: the default is then in $TMPDIR */
+	if (!(shared = !env || !env[0])) {
 		n = snprintf(def, sizeof(def), "%s/sessiond.sock", env);
 	} else {
 		tmp = getenv("TMPDIR");
@@ -339,7 +341,7 @@ sockpath(const char *opt)
 		*slash = '\0';
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 			die("mkdir %s:", dir);
-		if (!strcmp(path, def) && !getenv("XDG_RUNTIME_DIR") &&
+		if (shared && !strcmp(path, def) &&
 		    (lstat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode) ||
 		     sb.st_uid != geteuid() || (sb.st_mode & 077)))
 			die("%s must be a directory of ours with mode 0700", dir);

@@ -370,6 +370,32 @@ t_lifecycle() {
 	if [ ! -e "$SOCK" ]; then ok rule-too-long-no-socket; else bad rule-too-long-no-socket; fi
 }
 
+# The default socket outside XDG_RUNTIME_DIR (unset or empty) is in a
+# directory of its own under $TMPDIR: made 0700, and refused when another
+# user could have made it or can write in it.
+t_private_dir() {
+	pd=$T/tmpdir/sessiond-$(id -u)
+	for xdg in unset empty; do
+		rm -rf "$T/tmpdir"
+		mkdir -p "$pd"
+		chmod 777 "$pd"
+		(unset SESSIOND_SOCKET XDG_RUNTIME_DIR
+		[ $xdg = empty ] && XDG_RUNTIME_DIR= && export XDG_RUNTIME_DIR
+		TMPDIR=$T/tmpdir "$DEF" -f -S '' -U '' -t 1 2> "$T/pd.err")
+		check "private-dir-refused-xdg-$xdg" "$? $(cat "$T/pd.err")" \
+			"1 sessiond: $pd must be a directory of ours with mode 0700"
+	done
+	rm -rf "$T/tmpdir"
+	mkdir -p "$T/tmpdir"
+	(unset SESSIOND_SOCKET
+	XDG_RUNTIME_DIR= TMPDIR=$T/tmpdir "$DEF" -d -S '' -U '' -t 0 2>>"$LOG")
+	check private-dir-made "$? $(ls -ld "$pd" | cut -c1-10)" "0 drwx------"
+	printf '{"cmd":"STOP","confirmed":true}\n' |
+	    "$SDC" "$pd/sessiond.sock" >/dev/null 2>&1
+	waitfor test ! -e "$pd/sessiond.sock"
+	rm -rf "$T/tmpdir"
+}
+
 t_detach() {
 	"$DEF" -d -s "$SOCK" -S '' -t 0 2>>"$LOG"
 	rc=$?
