@@ -31,6 +31,8 @@
 #define MSGMAX        512      /* bytes of a message; longer ones are cut */
 #define INACTIVESECS  3600     /* idle longer than this: inactive */
 #define IDLESECS      3600     /* default -t: auto-stop after this quiet */
+#define SECSMAX       1000000000 /* largest -t and -u (31 years): fits a
+                                    32-bit long */
 
 /* state file (-S) */
 #define STALESECS     86400    /* sessions idle longer are dropped at load */

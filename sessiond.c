@@ -1579,6 +1579,20 @@ usage(void)
 	exit(1);
 }
 
+/* A count of seconds given to -t or -u, from min to SECSMAX. */
+static long
+secsarg(const char *arg, long min)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || v < min || v > SECSMAX)
+		usage();
+	return v;
+}
+
 static void
 run(void)
 {
@@ -1785,7 +1799,7 @@ main(int argc, char *argv[])
 {
 	struct sigaction sa;
 	const char *sockopt = NULL, *stateopt = NULL, *err;
-	char *end, b;
+	char *slash, b;
 	int opt, detach = 0, ready[2] = { -1, -1 }, fd, i, st;
 	pid_t pid;
 	ssize_t r;
@@ -1805,21 +1819,13 @@ main(int argc, char *argv[])
 			sockopt = optarg;
 			break;
 		case 't':
-			errno = 0;
-			idlesecs = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || idlesecs < 0 ||
-			    idlesecs > 100L * 365 * 86400)
-				usage();
+			idlesecs = secsarg(optarg, 0);
 			break;
 		case 'U':
 			usagecmd = optarg;
 			break;
 		case 'u':
-			errno = 0;
-			usageinterval = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || usageinterval < 1 ||
-			    usageinterval > 100L * 365 * 86400)
-				usage();
+			usageinterval = secsarg(optarg, 1);
 			break;
 		case 'v':
 			puts("sessiond-" VERSION);
@@ -1833,9 +1839,9 @@ main(int argc, char *argv[])
 	statepath(stateopt, sockpath(sockopt));
 	/* as the hook runs the sessiond beside it: made from source, or
 	 * started by a hook outside PATH, it still has its usage command */
-	if (usagecmd == usagedef && (end = strrchr(argv[0], '/')) &&
+	if (usagecmd == usagedef && (slash = strrchr(argv[0], '/')) &&
 	    absolute(usagebeside, sizeof(usagebeside), argv[0],
-	             (int)(end - argv[0]) + 1, usagedef) < 0)
+	             (int)(slash - argv[0]) + 1, usagedef) < 0)
 		usagebeside[0] = '\0';
 	snprintf(statetmp, sizeof(statetmp), "%s.tmp", statefile);
 

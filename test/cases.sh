@@ -365,6 +365,16 @@ t_lifecycle() {
 	check bad-flag "$? $(grep -c '^usage: sessiond ' "$T/usage")" "1 1"
 	"$DEF" -t abc 2> /dev/null
 	check bad-idle "$?" 1
+	max=$(sed -n 's/^#define SECSMAX *\([0-9]*\).*/\1/p' "$top/config.def.h")
+	for arg in "-t $((max + 1))" "-t -1" "-u 0" "-u $((max + 1))" "-u 5x"; do
+		# shellcheck disable=SC2086
+		timeout 10 "$DEF" -s "$SOCK" -S '' $arg 2> /dev/null
+		check "bad-seconds$(echo $arg | tr -d ' ')" "$?" 1
+	done
+	start "$DEF" -t "$max" -u "$max"
+	check max-seconds "$(req '{"cmd":"GET","session_id":"x"}')" \
+		'{"version":1,"ok":false,"error":"session not found: x"}'
+	stop
 	"$T/badrule/sessiond" -f -s "$SOCK" -S '' -t 1 2> "$T/badrule.err"
 	check rule-too-long "$? $(cat "$T/badrule.err")" "1 sessiond: config.h: rule 6 (PermissionRequest): event longer than RULEMATCHMAX, it could never match"
 	if [ ! -e "$SOCK" ]; then ok rule-too-long-no-socket; else bad rule-too-long-no-socket; fi
