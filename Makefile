@@ -10,6 +10,10 @@ SCRIPTS = sessiond-hook sessiond-setup sessiond-usage
 
 all: sessiond
 
+# POSIX's own .c.o rule leaves out CPPFLAGS, and with it VERSION
+.c.o:
+	$(CC) $(CFLAGS) $(CPPFLAGS) -c $<
+
 $(OBJ): config.h config.mk sessiond.h
 
 config.h:
