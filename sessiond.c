@@ -1230,6 +1230,31 @@ install(int fd, size_t size)
  * The child that syncs FILE.tmp. It closes every socket first: a client
  * or a newcomer whose socket it kept open would wait on it.
  */
+/*
+ * fork() with SIGINT, SIGTERM and SIGCHLD held, so that none runs our
+ * handler, which writes to the daemon's self-pipe, in the child: the
+ * child sets its own handling and then restores *mask itself.
+ */
+static pid_t
+forkheld(sigset_t *mask)
+{
+	sigset_t hold;
+	pid_t pid;
+	int err;
+
+	sigemptyset(&hold);
+	sigaddset(&hold, SIGINT);
+	sigaddset(&hold, SIGTERM);
+	sigaddset(&hold, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &hold, mask);
+	if ((pid = fork()) != 0) {
+		err = errno;
+		sigprocmask(SIG_SETMASK, mask, NULL);
+		errno = err;
+	}
+	return pid;
+}
+
 static void
 syncchild(int fd, const sigset_t *mask)
 {
@@ -1260,8 +1285,8 @@ compact(int wait)
 {
 	struct proto_env env;
 	size_t n, size = 0;
-	int fd, err, pos = 0;
-	sigset_t block, mask;
+	int fd, pos = 0;
+	sigset_t mask;
 	pid_t pid;
 
 	if (!persisting)
@@ -1307,18 +1332,10 @@ compact(int wait)
 			install(fd, size);
 		return;
 	}
-	/* no signal reaches the child before it has its own handling */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &block, &mask);
-	if ((pid = fork()) == 0)
+	if ((pid = forkheld(&mask)) == 0)
 		syncchild(fd, &mask);
-	err = errno;
-	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (pid < 0) {
-		dropsnapshot(fd, "fork", strerror(err));
+		dropsnapshot(fd, "fork", strerror(errno));
 		return;
 	}
 	syncpid = pid;
@@ -1450,6 +1467,8 @@ persist(void)
 static void
 startusage(void)
 {
+	struct rlimit rl;
+	sigset_t mask;
 	int p[2], fd;
 	pid_t pid;
 
@@ -1458,19 +1477,32 @@ startusage(void)
 		warn("pipe:");
 		return;
 	}
-	if ((pid = fork()) < 0) {
-		warn("fork:");
+	/* nonblocking, or a read would wait in the loop */
+	if (setfdflags(p[0]) < 0 || (pid = forkheld(&mask)) < 0) {
+		warn("usage command:");
 		close(p[0]);
 		close(p[1]);
 		return;
 	}
 	if (pid == 0) {
 		setpgid(0, 0);
+		/* what the daemon ignores or catches, the command need not */
+		signal(SIGHUP, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
+		signal(SIGXFSZ, SIG_DFL);
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &mask, NULL);
 		if ((fd = open("/dev/null", O_RDONLY)) >= 0)
 			dup2(fd, 0);
 		dup2(p[1], 1);
+		/* nothing else, ours or inherited: a command's child that
+		 * outlives it would hold it open */
+		if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > INT_MAX)
+			rl.rlim_cur = MAXCLIENTS + FDSPARE;
+		for (fd = 3; fd < (int)rl.rlim_cur; fd++)
+			close(fd);
 		if (usagebeside[0]) /* else the one in PATH */
 			execl(usagebeside, usagedef, (char *)NULL);
 		execl("/bin/sh", "sh", "-c", usagecmd, (char *)NULL);
@@ -1478,8 +1510,6 @@ startusage(void)
 	}
 	setpgid(pid, pid); /* both sides, so a kill(-pid) never misses */
 	close(p[1]);
-	if (setfdflags(p[0]) < 0)
-		warn("fcntl:");
 	usagepid = pid;
 	usagefd = p[0];
 	usagelen = 0;

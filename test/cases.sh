@@ -985,6 +985,24 @@ t_usage_beside() {
 	waitfor test ! -S "$SOCK"
 }
 
+# The usage command gets stdin, stdout and stderr and no other of the
+# daemon's descriptors, and the signals the daemon ignores as defaults.
+t_usage_child() {
+	if [ ! -d /proc/self/fd ]; then
+		skp usage-child-fds "no /proc/self/fd"
+		return
+	fi
+	start "$DEF" -t 0 -U "ls /proc/self/fd > $T/ufds;
+		sed -n 's/^SigIgn:[[:space:]]*//p' /proc/self/status > $T/usig;
+		echo '{\"five_hour\":{\"utilization\":1}}'"
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 5000 "$SOCK" > /dev/null
+	check usage-child-fds "$(tr '\n' ' ' < "$T/ufds")" "0 1 2 3 "
+	ign=$((0x$(cat "$T/usig")))
+	check usage-child-signals "hup $((ign & 1)) pipe $((ign >> 12 & 1)) xfsz $((ign >> 24 & 1))" \
+		"hup 0 pipe 0 xfsz 0"
+	stop
+}
+
 t_usage_hang() {
 	fakeusage hang
 	start "$SMALL" -t 0 -U "$T/fake-usage" -u 1
