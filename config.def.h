@@ -52,7 +52,8 @@
                       "{? | 5h {usage.5h}%}"
 
 /* plan usage */
-#define USAGECMD      "sessiond-usage" /* run with /bin/sh -c; -U overrides */
+#define USAGECMD      "sessiond-usage" /* the one beside sessiond, else
+                                          sh -c finds it; -U overrides */
 #define USAGEINTERVAL 180      /* seconds between fetches; -u overrides */
 #define USAGETIMEOUT  20       /* seconds before a fetch is killed */
 #define USAGEMAX      16384    /* bytes of a fetch's output */

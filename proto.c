@@ -4,8 +4,10 @@
  * notifications out (PROTOCOL.md). A line is a command (it has "cmd"), a
  * raw Claude Code hook event (hook_event_name and session_id, no reply) or
  * a Claude Code status line payload (session_id only, a text reply).
- * Replies are rendered into a static buffer the caller copies out before
- * the next call; notifications are rendered once for all subscribers.
+ * A reply about one session is rendered in place, where the caller asks
+ * (its client's ring); others into a static buffer the caller copies out
+ * before the next call. Notifications are rendered once for all
+ * subscribers.
  * A command that changes state is only run when the caller's room fits
  * its largest reply; a read-only one whose reply does not fit changes
  * nothing and asks to be run again (PROTO_AGAIN). Time is passed in.
@@ -778,6 +780,36 @@ measure(struct session *s)
 	s->dirplain = json_plain(s->dir, s->dirlen);
 }
 
+/*
+ * A new session, Claude Code's unless told otherwise (PROTOCOL.md), room
+ * made for it: NULL when the table is full of open sessions.
+ */
+static struct session *
+create(const struct proto_env *env, const char *id, int st)
+{
+	static const char agent[] = "claudecode";
+	struct session *s;
+
+	if (makeroom() < 0)
+		return NULL;
+	s = store_insert(id, st, env->mono, env->wall);
+	memcpy(s->agent, agent, sizeof(agent));
+	measure(s);
+	return s;
+}
+
+/* A working directory, copied when it is not the session's already. */
+static void
+setdir(struct session *s, const char *dir)
+{
+	if (s->hasdir && !strcmp(s->dir, dir))
+		return;
+	memcpy(s->dir, dir, strlen(dir) + 1);
+	s->hasdir = 1;
+	s->jmeta = 1;
+	measure(s);
+}
+
 /* A kept string: copied as it is when it needs no escaping. */
 static void
 text(struct jw *w, const char *t, size_t n, int plain)
@@ -845,11 +877,8 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 	hasdir = hasdir && strbuf[0];
 
 	if (!(s = store_find(idbuf))) {
-		if (makeroom() < 0)
+		if (!(s = create(env, idbuf, st)))
 			return error(o, "session table full", NULL);
-		s = store_insert(idbuf, st, env->mono, env->wall);
-		snprintf(s->agent, sizeof(s->agent), "%s", "claudecode");
-		measure(s);
 		created = 1;
 	}
 	changed = created || s->status != st || s->priority != prio;
@@ -864,12 +893,8 @@ cmd_set(const struct proto_env *env, struct proto_out *o, struct req *r)
 		s->jmeta = 1;
 		measure(s);
 	}
-	if (hasdir && (!s->hasdir || strcmp(s->dir, strbuf))) {
-		memcpy(s->dir, strbuf, strlen(strbuf) + 1);
-		s->hasdir = 1;
-		s->jmeta = 1;
-		measure(s);
-	}
+	if (hasdir)
+		setdir(s, strbuf);
 	replysnap(&w, env, s, &at);
 	if (changed)
 		note_update(env, s, w.buf + at, w.len - at - 2);
@@ -1404,6 +1429,15 @@ render(const struct proto_env *env, const struct session *self,
 	return empty;
 }
 
+/* A rendered text as one line: its line breaks become spaces. */
+static void
+oneline(char *t, size_t n)
+{
+	for (; n > 0; n--, t++)
+		if (*t == '\n' || *t == '\r')
+			*t = ' ';
+}
+
 static int
 cmd_format(const struct proto_env *env, struct proto_out *o, struct req *r)
 {
@@ -1429,10 +1463,7 @@ cmd_format(const struct proto_env *env, struct proto_out *o, struct req *r)
 		return error(o, "rendered text too long", NULL);
 	jw_init(&w, replybuf, sizeof(replybuf));
 	if (raw) {
-		/* one line whatever the template held */
-		for (present = 0; (size_t)present < tw.len; present++)
-			if (text[present] == '\n' || text[present] == '\r')
-				text[present] = ' ';
+		oneline(text, tw.len); /* whatever the template held */
 		jw_mem(&w, text, tw.len);
 		jw_lit(&w, "\n");
 	} else {
@@ -1449,7 +1480,6 @@ statusline(const struct proto_env *env, struct proto_out *o, struct req *r)
 	static const char fmt[] = STATUSFMT;
 	char text[TEXTMAX];
 	struct jw w, tw;
-	size_t i;
 
 	if (getid(r, idbuf) < 0)
 		idbuf[0] = '\0';
@@ -1459,9 +1489,7 @@ statusline(const struct proto_env *env, struct proto_out *o, struct req *r)
 	       &tw, 0);
 	if (tw.full)
 		tw.len = 0;
-	for (i = 0; i < tw.len; i++)
-		if (text[i] == '\n' || text[i] == '\r')
-			text[i] = ' ';
+	oneline(text, tw.len);
 	jw_init(&w, replybuf, sizeof(replybuf));
 	jw_mem(&w, text, tw.len);
 	jw_lit(&w, "\n");
@@ -1582,14 +1610,11 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	if (!s) {
 		if (rule->status == ST_CLOSED)
 			return PROTO_DONE;
-		if (makeroom() < 0) {
+		if (!(s = create(env, idbuf, rule->status))) {
 			complain(env, "session table full: hook event for %s "
 			         "dropped", idbuf);
 			return PROTO_DONE;
 		}
-		s = store_insert(idbuf, rule->status, env->mono, env->wall);
-		snprintf(s->agent, sizeof(s->agent), "%s", "claudecode");
-		measure(s);
 		created = 1;
 	} else if (s->status != rule->status) {
 		store_setstatus(s, rule->status, env->mono, env->wall);
@@ -1601,13 +1626,8 @@ hook(const struct proto_env *env, struct proto_out *o, struct req *r)
 	s->nwaiters = nw;
 	/* the parent's cwd is the session's: a subagent may work elsewhere */
 	if (!sub &&
-	    getstr(r, "cwd", strbuf, sizeof(strbuf), &present) > 0 && strbuf[0] &&
-	    (!s->hasdir || strcmp(s->dir, strbuf))) {
-		memcpy(s->dir, strbuf, strlen(strbuf) + 1);
-		s->hasdir = 1;
-		s->jmeta = 1;
-		measure(s);
-	}
+	    getstr(r, "cwd", strbuf, sizeof(strbuf), &present) > 0 && strbuf[0])
+		setdir(s, strbuf);
 	/* the rule's text, else any event's message (PROTOCOL.md) */
 	if ((mf = field(r, rule->msgfield ? rule->msgfield : "message")) &&
 	    mf->type == J_STRING &&
@@ -2083,8 +2103,8 @@ restorefields(const struct proto_env *env, struct req *r, struct session *t,
 			    hf[k].len < sizeof(st)) {
 				memcpy(st, p + hf[k].off, hf[k].len);
 				st[hf[k].len] = '\0';
-				present |= (parsestatus(st) >= 0) << 0;
 				item.status = parsestatus(st);
+				present |= item.status >= 0;
 			}
 			if (!strcmp(hf[k].key, "at_secs") && hf[k].type == J_NUMBER &&
 			    json_u64(p + hf[k].off, hf[k].len, &v) == 0 &&
@@ -2117,14 +2137,13 @@ proto_restore(const struct proto_env *env, const char *line, size_t len)
 	static struct req r;
 	static struct session t;
 	struct session *s;
-	struct jfield *del;
 	int present, delta, n;
 
 	tally.valid = 0;
 	if (scanreq(&r, line, len) != JE_OK)
 		return -1;
 	cmdname = "record";
-	if ((del = field(&r, "deleted"))) {
+	if (field(&r, "deleted")) {
 		if (getstr(&r, "deleted", idbuf, sizeof(idbuf), &present) < 1)
 			return -1;
 		if ((s = store_find(idbuf)))

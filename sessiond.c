@@ -570,7 +570,12 @@ closeclient(struct client *c)
 	}
 }
 
-/* Writes what the kernel takes; the rest waits for POLLOUT. */
+/*
+ * Writes what the kernel takes; the rest waits for POLLOUT. The journal
+ * is written first: no reply or update tells of a change that a crash
+ * would lose. A failed write warns subscribers, which comes back here,
+ * but by then it has dropped what was due.
+ */
 static void
 flush(struct client *c)
 {
@@ -579,7 +584,7 @@ flush(struct client *c)
 	ssize_t w;
 
 	if (proto_journaldue())
-		persist(); /* nothing is told before it is on disk */
+		persist();
 	while (!c->dead && (n = ring_peek(c->out, &p)) > 0) {
 		if ((w = write(c->fd, p, n)) < 0) {
 			if (errno == EINTR)
@@ -815,11 +820,6 @@ readclient(struct client *c)
 	readlines(c);
 }
 
-/*
- * Moves a waiting client on once its ring has room: lends it a big ring
- * when its reply is larger than its own, takes the big ring back once
- * drained, and closes it when it has sent and been sent everything.
- */
 /* A drained big ring goes back to the pool at once, for whoever waits. */
 static void
 giveback(struct client *c)
@@ -833,6 +833,11 @@ giveback(struct client *c)
 	}
 }
 
+/*
+ * Moves a waiting client on once its ring has room: lends it a big ring
+ * when its reply is larger than its own, and marks it dead when it has
+ * sent and been sent everything. 1: it read on.
+ */
 static int
 progress(struct client *c)
 {

@@ -124,7 +124,7 @@ struct session {
 	struct link {         /* neighbours' pool indexes, -1: none */
 		short prev, next;
 	} byage, byclose;     /* in creation order; closed, as they closed */
-	char id[IDMAX + 1];
+	char id[IDMAX + 1];   /* from here on not zeroed by store_insert() */
 	char agent[AGENTMAX + 1];
 	char msg[MSGMAX + 1];
 	char dir[DIRMAX + 1];
