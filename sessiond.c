@@ -117,8 +117,10 @@ static int live[MAXCLIENTS];         /* indices of slots in use */
 static int nlive;
 static int subs[MAXCLIENTS];         /* indices of subscribed slots */
 static int nsubs;
-static struct pollfd pfds[MAXCLIENTS + 3];
-static int pclient[MAXCLIENTS + 3];  /* pfds index -> slot, or -1 */
+/* what polls beside the clients: pclient's values other than a slot */
+enum { PSIGNAL = -1, PLISTEN = -2, PUSAGE = -3, NPOLLOTHERS = 3 };
+static struct pollfd pfds[MAXCLIENTS + NPOLLOTHERS];
+static int pclient[MAXCLIENTS + NPOLLOTHERS]; /* pfds index -> slot */
 
 static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int listenfd = -1;
@@ -1743,16 +1745,16 @@ run(void)
 		n = 0;
 		pfds[n].fd = sigpipe[0];
 		pfds[n].events = POLLIN;
-		pclient[n++] = -1;
+		pclient[n++] = PSIGNAL;
 		if (!flushing && acceptpause <= now) {
 			pfds[n].fd = listenfd;
 			pfds[n].events = POLLIN;
-			pclient[n++] = -2;
+			pclient[n++] = PLISTEN;
 		}
 		if (usagefd >= 0) {
 			pfds[n].fd = usagefd;
 			pfds[n].events = POLLIN;
-			pclient[n++] = -3;
+			pclient[n++] = PUSAGE;
 		}
 		for (i = 0; i < nlive; i++) {
 			c = &clients[live[i]];
@@ -1782,13 +1784,13 @@ run(void)
 			if (!pfds[i].revents)
 				continue;
 			switch (pclient[i]) {
-			case -1:
+			case PSIGNAL:
 				readsignals();
 				break;
-			case -2:
+			case PLISTEN:
 				newclients = 1; /* after closing the gone */
 				break;
-			case -3:
+			case PUSAGE:
 				readusage();
 				break;
 			default:
