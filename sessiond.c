@@ -122,6 +122,11 @@ enum { PSIGNAL = -1, PLISTEN = -2, PUSAGE = -3, NPOLLOTHERS = 3 };
 static struct pollfd pfds[MAXCLIENTS + NPOLLOTHERS];
 static int pclient[MAXCLIENTS + NPOLLOTHERS]; /* pfds index -> slot */
 
+/* a file name past its buffer (shown cut short), or relative without a
+ * current directory to put before it */
+static const char toolong[] = "%s: name too long";
+static const char nocwd[] = "%s: name too long, or no current directory";
+
 static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int listenfd = -1;
 static int lockfd = -1;
@@ -329,14 +334,14 @@ sockpath(const char *opt)
 		             (unsigned long)geteuid());
 	}
 	if (n < 0 || (size_t)n >= sizeof(def))
-		die("socket path too long");
+		die(toolong, def);
 	if (opt && opt[0])
 		rel = opt;
 	else if ((env = getenv("SESSIOND_SOCKET")) && env[0])
 		rel = env;
 	/* absolute, so -d's chdir and STATUS's socket_path agree */
 	if (absolute(path, sizeof(path), rel, -1, "") < 0)
-		die("socket path too long, or no current directory: %s", rel);
+		die(nocwd, rel);
 	/* a missing last directory is made private; a shared one refused */
 	memcpy(dir, path, sizeof(dir));
 	if ((slash = strrchr(dir, '/')) && slash != dir) {
@@ -500,7 +505,7 @@ lockstate(void)
 	char lp[sizeof(statefile) + 8];
 
 	if ((size_t)snprintf(lp, sizeof(lp), "%s.lock", statefile) >= sizeof(lp))
-		die("state file name too long");
+		die(toolong, lp);
 	if (lockfile(lp, &statelockfd) == 0)
 		return 1;
 	warn("%s is kept by another sessiond: sessions are not kept",
@@ -1032,8 +1037,7 @@ statepath(const char *opt, int defsock)
 		if (!opt[0])
 			return; /* -S '': no state file */
 		if (absolute(statefile, sizeof(statefile), opt, -1, "") < 0)
-			die("state file name too long, or no current "
-			    "directory: %s", opt);
+			die(nocwd, opt);
 		return;
 	}
 	if ((env = getenv("XDG_STATE_HOME")) && env[0] == '/') {
@@ -1045,7 +1049,7 @@ statepath(const char *opt, int defsock)
 		return;
 	}
 	if (n < 0 || (size_t)n >= sizeof(dir))
-		die("state directory name too long");
+		die(toolong, dir);
 	/* create missing parents too; ours is private */
 	for (i = 1; dir[i]; i++) {
 		if (dir[i] != '/')
@@ -1065,7 +1069,7 @@ statepath(const char *opt, int defsock)
 		n = snprintf(statefile, sizeof(statefile), "%s/state-%016llx",
 		             dir, h);
 	if (n < 0 || (size_t)n >= sizeof(statefile))
-		die("state file name too long");
+		die(toolong, statefile);
 }
 
 /*
