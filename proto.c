@@ -198,7 +198,7 @@ complain(const struct proto_env *env, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputs("\n", stderr);
 }
 
 static int

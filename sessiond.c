@@ -122,6 +122,7 @@ enum { PSIGNAL = -1, PLISTEN = -2, PUSAGE = -3, NPOLLOTHERS = 3 };
 static struct pollfd pfds[MAXCLIENTS + NPOLLOTHERS];
 static int pclient[MAXCLIENTS + NPOLLOTHERS]; /* pfds index -> slot */
 
+static const char version[] = "sessiond-" VERSION "\n";
 /* a file name past its buffer (shown cut short), or relative without a
  * current directory to put before it */
 static const char toolong[] = "%s: name too long";
@@ -188,7 +189,7 @@ vwarn(const char *fmt, va_list ap)
 	vfprintf(stderr, fmt, ap);
 	if (fmt[0] && fmt[strlen(fmt) - 1] == ':')
 		fprintf(stderr, " %s", strerror(saved));
-	fputc('\n', stderr);
+	fputs("\n", stderr);
 	errno = saved;
 }
 
@@ -1151,9 +1152,12 @@ load(void)
 	close(fd);
 	proto_loaded(&env, STALESECS);
 	if (bad) {
+		/* a second name: FILE stays until the snapshot replaces it,
+		 * or a crash before that would leave no file at all */
 		snprintf(badfile, sizeof(badfile), "%s.bad", statefile);
-		if (rename(statefile, badfile) < 0)
-			warn("rename %s:", statefile);
+		unlink(badfile); /* the newest damage is the one kept */
+		if (link(statefile, badfile) < 0)
+			warn("link %s:", badfile);
 		else
 			warn("the damaged file was kept as %s", badfile);
 	}
@@ -1869,7 +1873,7 @@ main(int argc, char *argv[])
 			usageinterval = secsarg(optarg, 1);
 			break;
 		case 'v':
-			puts("sessiond-" VERSION);
+			(void)!write(1, version, sizeof(version) - 1);
 			return 0;
 		default:
 			usage();

@@ -695,6 +695,21 @@ t_persist_damaged() {
 	check damaged-torn-silent "$(grep -c 'dmg.jsonl:5' "$LOG")" 0
 	if [ -f "$ST.bad" ]; then ok damaged-kept-as-bad; else bad damaged-kept-as-bad; fi
 	stop
+	# the snapshot that replaces a damaged file fails: the file stays
+	if [ -f "$T/slowsync.so" ]; then
+		{ rec d1 "$now"; echo 'garbage {'; rec d2 "$now"; } > "$ST"
+		: > "$T/syncfail"
+		DENV="env LD_PRELOAD=$T/slowsync.so SYNCFAIL=$T/syncfail ASAN_OPTIONS=$ASAN_OPTIONS:verify_asan_link_order=0"
+		start "$DEF" -t 0 -S "$ST"
+		DENV=
+		rm -f "$T/syncfail"
+		kill -9 "$dpid"
+		waitfor gone "$dpid"
+		start "$DEF" -t 0 -S "$ST"
+		got=$(req '{"cmd":"LIST"}' | grep -o '"session_id":"[a-z0-9]*"' | tr '\n' ' ')
+		check damaged-kept-until-replaced "$got" '"session_id":"d1" "session_id":"d2" '
+		stop
+	fi
 	rm -f "$ST.bad"
 	{ rec b1 "$now"; printf '  \n\t\r\n'; rec b2 "$now"; } > "$ST"
 	logged=$(wc -l < "$LOG")
