@@ -61,7 +61,7 @@ static long long moved(const struct client *c);
 static int evictquiet(void);
 static void broadcast(const char *p, size_t n);
 static void cleanup(void);
-static int lockstate(void);
+static int lockstate(int derived);
 static void stoplistening(void);
 static int lockfile(const char *lp, int *fd);
 static void compact(int wait);
@@ -132,6 +132,7 @@ static char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static int listenfd = -1;
 static int lockfd = -1;
 static char lockpath[sizeof(path) + 8]; /* the socket's, PATH.lock */
+static struct stat sockid, lockid;   /* what path and lockpath were */
 static int statelockfd = -1;
 static int sigpipe[2] = { -1, -1 };
 static volatile sig_atomic_t gotsignal;
@@ -211,6 +212,7 @@ die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vwarn(fmt, ap);
 	va_end(ap);
+	cleanup(); /* a daemon that cannot start leaves no socket */
 	exit(1);
 }
 
@@ -400,6 +402,38 @@ lockfile(const char *lp, int *fd)
 }
 
 /*
+ * Asks the daemon holding fd's lock to stop, once (*asked): it served
+ * our socket, which was deleted. -1 when there is none to ask.
+ */
+static int
+askstop(int fd, pid_t *asked)
+{
+	struct flock fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = F_WRLCK;
+	if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_pid <= 0)
+		return -1;
+	if (fl.l_pid != *asked) {
+		warn("%s was deleted: stopping pid %ld, which served it", path,
+		     (long)fl.l_pid);
+		kill(fl.l_pid, SIGTERM);
+		*asked = fl.l_pid;
+	}
+	return 0;
+}
+
+/* 1 when p still names the file *id was taken of. */
+static int
+isours(const char *p, const struct stat *id)
+{
+	struct stat sb;
+
+	return lstat(p, &sb) == 0 && sb.st_dev == id->st_dev &&
+	       sb.st_ino == id->st_ino;
+}
+
+/*
  * Takes the lock beside the socket (held for life, so two daemons cannot
  * both decide a socket is stale), then binds. A socket file that answers
  * belongs to a running daemon; one that refuses was left by a crash. A
@@ -412,8 +446,7 @@ static void
 setup(void)
 {
 	struct sockaddr_un sa;
-	struct stat sb, lb;
-	struct flock fl;
+	struct stat sb;
 	char word[9];
 	mode_t mask;
 	int fd, saved, waited;
@@ -424,8 +457,8 @@ setup(void)
 	for (waited = 0; ; waited += 10) {
 		if (lockfile(lockpath, &lockfd) == 0) {
 			/* a stopper unlinks its lock last: ours must be there */
-			if (stat(lockpath, &sb) == 0 && fstat(lockfd, &lb) == 0 &&
-			    sb.st_ino == lb.st_ino && sb.st_dev == lb.st_dev)
+			if (fstat(lockfd, &lockid) == 0 &&
+			    isours(lockpath, &lockid))
 				break;
 		} else if (waited >= STOPWAITMS || gotsignal) {
 			die("already running on %s", path);
@@ -433,18 +466,10 @@ setup(void)
 		           (word[0] != 's' && (n < 9 || word[8] != 's'))) {
 			/* not stopping (an older sessiond says so at 0): it
 			 * runs, listening, yet is its socket gone? */
-			memset(&fl, 0, sizeof(fl));
-			fl.l_type = F_WRLCK;
 			if (n < 1 || word[0] != 'r' ||
 			    lstat(path, &sb) == 0 || errno != ENOENT ||
-			    fcntl(lockfd, F_GETLK, &fl) < 0 || fl.l_pid <= 0)
+			    askstop(lockfd, &asked) < 0)
 				die("already running on %s", path);
-			if (fl.l_pid != asked) {
-				warn("%s was deleted: stopping pid %ld, which "
-				     "served it", path, (long)fl.l_pid);
-				kill(fl.l_pid, SIGTERM);
-				asked = fl.l_pid;
-			}
 		}
 		close(lockfd);
 		poll(NULL, 0, 10);
@@ -484,13 +509,9 @@ setup(void)
 		die("bind %s:", path);
 	}
 	umask(mask);
-	if (chmod(path, 0600) < 0 || listen(listenfd, SOMAXCONN) < 0 ||
-	    setfdflags(listenfd) < 0) {
-		saved = errno;
-		unlink(path);
-		errno = saved;
+	if (lstat(path, &sockid) < 0 || chmod(path, 0600) < 0 ||
+	    listen(listenfd, SOMAXCONN) < 0 || setfdflags(listenfd) < 0)
 		die("listen %s:", path);
-	}
 	/* at 0, for newcomers: the socket is there (or was deleted) */
 	(void)!write(lockfd, "running\n", 8);
 }
@@ -499,15 +520,28 @@ setup(void)
  * Locks the state file (FILE.lock): 0 when another daemon, on another
  * socket, keeps it, and this one then keeps none rather than both writing
  * over each other. Held until the state is written for the last time.
+ * FILE named after our socket (derived) is kept by another only when that
+ * one served our socket and lost it, socket, lock and all (a cleaner of
+ * /tmp): it is asked to stop, and waited for, as in setup().
  */
 static int
-lockstate(void)
+lockstate(int derived)
 {
 	char lp[sizeof(statefile) + 8];
+	int waited, locked;
+	pid_t asked = 0;
 
 	if ((size_t)snprintf(lp, sizeof(lp), "%s.lock", statefile) >= sizeof(lp))
 		die(toolong, lp);
-	if (lockfile(lp, &statelockfd) == 0)
+	for (waited = 0; !(locked = lockfile(lp, &statelockfd) == 0);
+	     waited += 10) {
+		if (!derived || waited >= STOPWAITMS || gotsignal ||
+		    askstop(statelockfd, &asked) < 0)
+			break;
+		close(statelockfd);
+		poll(NULL, 0, 10);
+	}
+	if (locked)
 		return 1;
 	warn("%s is kept by another sessiond: sessions are not kept",
 	     statefile);
@@ -529,7 +563,10 @@ stoplistening(void)
 		return;
 	/* at 8, after "running": a newcomer seeing no socket waits */
 	(void)!write(lockfd, "stopping\n", 9);
-	unlink(path); /* no connect between the last accept and the close */
+	/* no connect between the last accept and the close; a socket made
+	 * since by another daemon, where ours was deleted, is not ours */
+	if (isours(path, &sockid))
+		unlink(path);
 	accepting();
 	close(listenfd);
 	listenfd = -1;
@@ -540,8 +577,10 @@ cleanup(void)
 {
 	stoplistening();
 	if (lockfd >= 0) {
-		/* still ours: a newcomer locks a new file, never this one */
-		unlink(lockpath);
+		/* before the lock goes: a newcomer locks a new file, never
+		 * this one */
+		if (isours(lockpath, &lockid))
+			unlink(lockpath);
 		close(lockfd);
 		lockfd = -1;
 	}
@@ -1930,11 +1969,11 @@ main(int argc, char *argv[])
 	if ((err = proto_init(statefile[0] != '\0')))
 		die("config.h: %s", err);
 	fdroom();
-	setup();
-	if (statefile[0] && !lockstate())
-		proto_init(0); /* no journal after all */
 	for (i = 0; i < MAXCLIENTS; i++)
 		clients[i].fd = -1;
+	setup();
+	if (statefile[0] && !lockstate(!stateopt))
+		proto_init(0); /* no journal after all */
 	tick();
 	started = loopms;
 	load();
