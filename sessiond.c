@@ -1338,8 +1338,9 @@ static void
 compact(int wait)
 {
 	struct proto_env env;
+	char dir[sizeof(statefile)];
 	size_t n, size = 0;
-	int fd, pos = 0;
+	int fd, pos = 0, remade = 0;
 	sigset_t mask;
 	pid_t pid;
 
@@ -1366,8 +1367,14 @@ compact(int wait)
 		close(journalfd);
 		journalfd = -1;
 	}
-	fd = open(statetmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC,
-	          0600);
+	while ((fd = open(statetmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND |
+	                  O_CLOEXEC, 0600)) < 0 && errno == ENOENT && !remade) {
+		/* its directory was removed under us: made again, once */
+		memcpy(dir, statefile, sizeof(dir));
+		*strrchr(dir, '/') = '\0';
+		(void)mkdir(dir, 0700); /* if not, open says why */
+		remade = 1;
+	}
 	if (fd < 0) { /* the journal, if any, goes on */
 		retrylater("create", strerror(errno));
 		return;

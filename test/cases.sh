@@ -844,6 +844,24 @@ t_persist_compaction() {
 }
 
 # a compaction's sync waits on a gate: the daemon must serve meanwhile
+# The state file's directory is removed while the daemon runs: made
+# again by the next snapshot, here the one at a clean stop.
+t_persist_dir_removed() {
+	ST=$T/statedir/state
+	rm -rf "$T/statedir"
+	mkdir "$T/statedir"
+	start "$DEF" -t 0 -S "$ST"
+	req '{"cmd":"SET","session_id":"s1","status":"question"}' >/dev/null
+	rm -rf "$T/statedir"
+	req '{"cmd":"SET","session_id":"s2","status":"working"}' >/dev/null
+	before=$(listnorm)
+	stop
+	start "$DEF" -t 0 -S "$ST"
+	check state-dir-remade "$(listnorm)" "$before"
+	stop
+	rm -rf "$T/statedir"
+}
+
 # The journal fails (a file size limit), and the snapshot that follows
 # meets a slow disk: its sync is the child's, the daemon serves meanwhile.
 t_persist_slow_retry() {
