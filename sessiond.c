@@ -1684,6 +1684,42 @@ secsarg(const char *arg, long min)
 	return v;
 }
 
+/*
+ * Fills pfds: signals, the socket while accepting, the usage command, and
+ * each client, for what it can do now. The number of entries.
+ */
+static int
+pollset(int listening)
+{
+	struct client *c;
+	int i, n = 0;
+
+	pfds[n].fd = sigpipe[0];
+	pfds[n].events = POLLIN;
+	pclient[n++] = PSIGNAL;
+	if (listening) {
+		pfds[n].fd = listenfd;
+		pfds[n].events = POLLIN;
+		pclient[n++] = PLISTEN;
+	}
+	if (usagefd >= 0) {
+		pfds[n].fd = usagefd;
+		pfds[n].events = POLLIN;
+		pclient[n++] = PUSAGE;
+	}
+	for (i = 0; i < nlive; i++) {
+		c = &clients[live[i]];
+		pfds[n].fd = c->fd;
+		pfds[n].events = 0;
+		if (!c->eof && !c->need && c->inlen < INBUFSIZE)
+			pfds[n].events |= POLLIN;
+		if (ring_len(c->out) > 0)
+			pfds[n].events |= POLLOUT;
+		pclient[n++] = live[i];
+	}
+	return n;
+}
+
 static void
 run(void)
 {
@@ -1795,31 +1831,7 @@ run(void)
 				deadline = persistretry;
 		}
 
-		/* the poll set */
-		n = 0;
-		pfds[n].fd = sigpipe[0];
-		pfds[n].events = POLLIN;
-		pclient[n++] = PSIGNAL;
-		if (!flushing && acceptpause <= now) {
-			pfds[n].fd = listenfd;
-			pfds[n].events = POLLIN;
-			pclient[n++] = PLISTEN;
-		}
-		if (usagefd >= 0) {
-			pfds[n].fd = usagefd;
-			pfds[n].events = POLLIN;
-			pclient[n++] = PUSAGE;
-		}
-		for (i = 0; i < nlive; i++) {
-			c = &clients[live[i]];
-			pfds[n].fd = c->fd;
-			pfds[n].events = 0;
-			if (!c->eof && !c->need && c->inlen < INBUFSIZE)
-				pfds[n].events |= POLLIN;
-			if (ring_len(c->out) > 0)
-				pfds[n].events |= POLLOUT;
-			pclient[n++] = live[i];
-		}
+		n = pollset(!flushing && acceptpause <= now);
 		timeout = -1;
 		if (deadline != LLONG_MAX)
 			timeout = deadline - now > INT_MAX ? INT_MAX :
