@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "sessiond.h"
@@ -1580,6 +1581,166 @@ usage(void)
 	CHECK(proto_busyuntil() == env.mono); /* closed now */
 }
 
+/* a status line payload whose five-hour window resets in secs, at pct % */
+static void
+window(const char *pct, long long secs)
+{
+	run(fmt("{\"session_id\":\"sl\",\"rate_limits\":{\"five_hour\":"
+	    "{\"used_percentage\":%s,\"resets_at\":%lld}}}", pct,
+	    env.wall + secs));
+}
+
+/* FORMAT's template, raw, into reply */
+static void
+render(const char *tmpl)
+{
+	run(fmt("{\"cmd\":\"FORMAT\",\"format\":\"%s\",\"raw\":true}", tmpl));
+}
+
+/*
+ * Behaviour each of the other cases leaves loose: a case each, which a
+ * one-token change to proto.c or store.c fails.
+ */
+static void
+pinned(void)
+{
+	static const struct { long long secs; const char *shown; } dur[] = {
+		{ 59, "59s\n" }, { 60, "1m\n" }, { 3599, "59m\n" },
+		{ 3600, "1h00m\n" }, { 86399, "23h59m\n" }, { 86400, "1d\n" },
+	};
+	static const char *hook = "{\"session_id\":\"%s\",\"hook_event_name\":"
+	    "\"%s\",\"tool_name\":\"Bash\"%s%s%s}";
+	char line[512], iso[64], agent[32], rec[512];
+	struct session *s;
+	struct tm tm;
+	time_t t;
+	size_t n, i;
+	int depth;
+
+	start();
+	/* a command name matches whole; a null one names none */
+	run("{\"cmd\":\"LISTX\"}");
+	CHECK(is(reply, err("unknown command: LISTX")));
+	run("{\"cmd\":null}");
+	CHECK(is(reply, err("unknown command")));
+
+	/* attention before question; of two the same, the one waiting longer */
+	run("{\"cmd\":\"SET\",\"session_id\":\"q\",\"status\":\"question\"}");
+	tick(1);
+	run("{\"cmd\":\"SET\",\"session_id\":\"a\",\"status\":\"attention\"}");
+	tick(1);
+	run("{\"cmd\":\"SET\",\"session_id\":\"b\",\"status\":\"attention\"}");
+	render("{top.id}");
+	CHECK(is(reply, "a\n"));
+
+	/* idle long: inactive, unless closed */
+	run("{\"cmd\":\"SET\",\"session_id\":\"c\",\"status\":\"closed\"}");
+	tick(INACTIVESECS + 1);
+	run("{\"cmd\":\"GET\",\"session_id\":\"c\"}");
+	CHECK(strstr(reply, "\"inactive\":false") != NULL);
+	run("{\"cmd\":\"GET\",\"session_id\":\"q\"}");
+	CHECK(strstr(reply, "\"inactive\":true") != NULL);
+
+	/* REOPEN wants a directory, not any file */
+	run("{\"cmd\":\"SET\",\"session_id\":\"f\",\"status\":\"closed\","
+	    "\"working_dir\":\"/dev/null\"}");
+	run("{\"cmd\":\"REOPEN\",\"session_id\":\"f\"}");
+	CHECK(is(reply, err("WORKING_DIR_MISSING Working directory no longer "
+	      "exists: /dev/null")));
+
+	/* {?...} parts nest FORMATDEPTH deep; one deeper is left out */
+	for (depth = FORMATDEPTH; depth <= FORMATDEPTH + 1; depth++) {
+		n = (size_t)snprintf(line, sizeof(line), "[");
+		for (i = 0; i < (size_t)depth; i++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "{?");
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "{sessions}");
+		for (i = 0; i < (size_t)depth; i++)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "}");
+		snprintf(line + n, sizeof(line) - n, "]");
+		render(line);
+		CHECKM(is(reply, depth == FORMATDEPTH ?
+		       fmt("[%d]\n", store_count()) : "[]\n"), line);
+	}
+
+	/* durations at each unit's edge */
+	for (i = 0; i < LEN(dur); i++) {
+		window("10", dur[i].secs);
+		render("{usage.5h.reset}");
+		CHECKM(is(reply, dur[i].shown), dur[i].shown);
+	}
+	/* past 100 % is possible, past 1000 % is nonsense: ignored */
+	window("5000", 600);
+	render("{usage.5h}");
+	CHECK(is(reply, "10\n"));
+	/* a reset time with an offset from UTC, either way */
+	t = (time_t)(env.wall + 7200 + 3600);
+	gmtime_r(&t, &tm);
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S+01:00", &tm);
+	n = (size_t)snprintf(line, sizeof(line), "{\"five_hour\":{\"utilization\""
+	                     ":20,\"resets_at\":\"%s\"}}", iso);
+	memset(&o, 0, sizeof(o));
+	proto_usage(&env, &o, line, n, NULL);
+	render("{usage.5h} {usage.5h.reset}");
+	CHECK(is(reply, "20 2h00m\n"));
+	t = (time_t)(env.wall + 7200 - 9000);
+	gmtime_r(&t, &tm);
+	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S-02:30", &tm);
+	n = (size_t)snprintf(line, sizeof(line), "{\"five_hour\":{\"utilization\""
+	                     ":21,\"resets_at\":\"%s\"}}", iso);
+	memset(&o, 0, sizeof(o));
+	proto_usage(&env, &o, line, n, NULL);
+	render("{usage.5h} {usage.5h.reset}");
+	CHECK(is(reply, "21 2h00m\n"));
+
+	/* an empty message is none */
+	run("{\"session_id\":\"n\",\"hook_event_name\":\"Notification\","
+	    "\"notification_type\":\"permission_prompt\",\"message\":\"\"}");
+	run("{\"cmd\":\"GET\",\"session_id\":\"n\"}");
+	CHECK(strstr(reply, "\"status\":\"attention\"") &&
+	      !strstr(reply, "\"message\""));
+
+	/* an event that keeps the status still makes the session active */
+	run(fmt(hook, "w", "UserPromptSubmit", "", "", ""));
+	tick(2);
+	run(fmt(hook, "w", "PostToolUse", "", "", ""));
+	CHECK((s = store_find("w")) && s->status == ST_WORKING &&
+	      s->active == env.mono);
+
+	/* SUBWAITMAX subagents wait at once: the last one still holds it */
+	run(fmt(hook, "sw", "UserPromptSubmit", "", "", ""));
+	for (i = 0; i < SUBWAITMAX; i++) {
+		snprintf(agent, sizeof(agent), "ag-%d", (int)i);
+		run(fmt(hook, "sw", "PermissionRequest", ",\"agent_id\":\"",
+		    agent, "\""));
+	}
+	for (i = 0; i + 1 < SUBWAITMAX; i++) {
+		snprintf(agent, sizeof(agent), "ag-%d", (int)i);
+		run(fmt(hook, "sw", "PostToolUse", ",\"agent_id\":\"", agent,
+		    "\""));
+	}
+	CHECK((s = store_find("sw")) && s->status == ST_ATTENTION &&
+	      s->nwaiters == 1);
+	/* a status set by a client forgets who waited */
+	run("{\"cmd\":\"SET\",\"session_id\":\"sw\",\"status\":\"working\"}");
+	CHECK(s->nwaiters == 0);
+	run(fmt(hook, "sw", "PermissionRequest", ",\"agent_id\":\"", "ag-9",
+	    "\""));
+	run(fmt(hook, "sw", "PostToolUse", ",\"agent_id\":\"", "ag-9", "\""));
+	CHECK(s->status == ST_WORKING);
+
+	/* a record whose times cannot be told apart from nonsense is bad */
+	for (i = 0; i < 2; i++) {
+		n = (size_t)snprintf(rec, sizeof(rec), "{\"session_id\":\"r%d\","
+		    "\"agent_type\":\"claudecode\",\"status\":\"working\","
+		    "\"working_dir\":null,\"priority\":0,\"since_ms\":%s,"
+		    "\"active_ms\":1000,\"closeseq\":0,\"history\":[{\"status\":"
+		    "\"working\",\"at_secs\":1}]}", (int)i,
+		    i ? "9000000000000000000" : "1000");
+		CHECKM(proto_restore(&env, rec, n) == (i ? -1 : 0), rec);
+	}
+	CHECK(store_check() == 0 && proto_check() == 0);
+}
+
 int
 main(void)
 {
@@ -1597,5 +1758,6 @@ main(void)
 	journal();
 	deltas();
 	usage();
+	pinned();
 	return REPORT();
 }
