@@ -1729,6 +1729,7 @@ pinned(void)
 	CHECK(s->status == ST_WORKING);
 
 	/* a record whose times cannot be told apart from nonsense is bad */
+	start();
 	for (i = 0; i < 2; i++) {
 		n = (size_t)snprintf(rec, sizeof(rec), "{\"session_id\":\"r%d\","
 		    "\"agent_type\":\"claudecode\",\"status\":\"working\","
