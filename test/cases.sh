@@ -193,6 +193,17 @@ t_subscribe() {
 	stop
 }
 
+# A subscriber only listens: what it sends after SUB, even in the same
+# write, is not run.
+t_subscriber_only_listens() {
+	start "$DEF" -t 0
+	got=$(printf '%s\n' '{"cmd":"SUB"}' '{"cmd":"SET","session_id":"x","status":"working"}' |
+		"$SDC" -k -n 2 -w 1000 "$SOCK")
+	check sub-then-set-reply "$got" '{"version":1,"ok":true,"data":"subscribed"}'
+	expect sub-then-set-not-run '{"cmd":"LIST"}' "$OK[]}"
+	stop
+}
+
 t_slow_subscriber() {
 	start "$DEF" -t 0
 	# one subscriber never reads, another reads everything
@@ -426,6 +437,20 @@ t_detach() {
 }
 
 t_idle_stop() {
+	# it waits -t seconds first (3 s here: looked at after 1)
+	start "$SMALL" -t 3
+	sleep 1
+	if accepts; then ok idle-waits; else bad idle-waits; fi
+	stop
+	# a subscriber holds it
+	start "$SMALL" -t 1
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 4000 "$SOCK" > /dev/null &
+	sp=$!
+	sleep 2.5
+	if accepts; then ok idle-held-by-subscriber; else bad idle-held-by-subscriber; fi
+	kill $sp 2>/dev/null
+	wait $sp 2>/dev/null
+	stop
 	start "$SMALL" -t 1
 	waitfor gone "$dpid"
 	if gone "$dpid" && [ ! -e "$SOCK" ]; then ok idle-stop-empty; else bad idle-stop-empty; fi
@@ -844,6 +869,21 @@ t_persist_compaction() {
 }
 
 # a compaction's sync waits on a gate: the daemon must serve meanwhile
+# A reopened session is written at once, like any change; a table left
+# empty at a clean stop leaves no file.
+t_persist_reopen() {
+	ST=$T/reopen.jsonl
+	rm -f "$ST"
+	start "$DEF" -t 0 -S "$ST"
+	req '{"cmd":"SET","session_id":"x","status":"attention","working_dir":"/tmp","priority":3}' >/dev/null
+	req '{"cmd":"RM","session_id":"x"}' >/dev/null
+	req '{"cmd":"REOPEN","session_id":"x"}' >/dev/null
+	restores reopen-kept "$DEF"
+	req '{"cmd":"DELETE","session_id":"x"}' >/dev/null
+	stop
+	if [ ! -e "$ST" ]; then ok empty-state-removed; else bad empty-state-removed "$(cat "$ST")"; fi
+}
+
 # The state file's directory is removed while the daemon runs: made
 # again by the next snapshot, here the one at a clean stop.
 t_persist_dir_removed() {
@@ -1077,6 +1117,9 @@ t_usage_fail_backoff() {
 	check usage-fail-retried-once "$(ucount)" 2
 	kill $sp 2>/dev/null
 	wait $sp 2>/dev/null
+	# the next one to watch, with nobody watching since, is told again
+	got=$(printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 5000 "$SOCK" | tail -n 1 | cut -c1-48)
+	check usage-fail-resubscribe-warned "$got" '{"version":1,"type":"warn","message":"usage comm'
 	stop
 }
 

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "sessiond.h"
@@ -1612,6 +1613,8 @@ pinned(void)
 	    "\"%s\",\"tool_name\":\"Bash\"%s%s%s}";
 	char line[512], iso[64], agent[32], rec[512];
 	struct session *s;
+	FILE *errs;
+	int saved;
 	struct tm tm;
 	time_t t;
 	size_t n, i;
@@ -1727,6 +1730,36 @@ pinned(void)
 	    "\""));
 	run(fmt(hook, "sw", "PostToolUse", ",\"agent_id\":\"", "ag-9", "\""));
 	CHECK(s->status == ST_WORKING);
+
+	/* bad hook events: WARNMAX warnings a second, then how many more */
+	tick(100000);	/* a second no case used: nothing left to report */
+	run("{\"hook_event_name\":\"Stop\"}");
+	tick(1);
+	fflush(stderr);
+	if ((errs = tmpfile()) && (saved = dup(2)) >= 0 &&
+	    dup2(fileno(errs), 2) >= 0) {
+		for (i = 0; i < WARNMAX + 7; i++)
+			run("{\"hook_event_name\":\"Stop\"}");
+		tick(1);
+		run("{\"hook_event_name\":\"Stop\"}");
+		fflush(stderr);
+		dup2(saved, 2);
+		close(saved);
+		rewind(errs);
+		n = 0;
+		while (fgets(line, sizeof(line), errs))
+			n += strstr(line, "without session_id") != NULL;
+		CHECK(n == WARNMAX + 1);
+		rewind(errs);
+		while (fgets(line, sizeof(line), errs) &&
+		       strcmp(line, "sessiond: 7 more such warnings not shown\n"))
+			;
+		CHECK(!strcmp(line, "sessiond: 7 more such warnings not shown\n"));
+	} else {
+		CHECKM(0, "no temporary file for stderr");
+	}
+	if (errs)
+		fclose(errs);
 
 	/* a record whose times cannot be told apart from nonsense is bad */
 	start();
