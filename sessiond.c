@@ -1356,11 +1356,10 @@ compact(int wait)
 	compactdue = 0;
 	/*
 	 * The old file stays the one to restore from meanwhile: what is due
-	 * goes there first. With deletions it cannot take, the snapshot is
-	 * synced here. Without it (a write failed), what changes meanwhile
-	 * makes another snapshot due once this one is in.
+	 * goes there first. Without it (a write failed), or with deletions
+	 * it cannot take, the snapshot is synced here.
 	 */
-	if (!wait && journalfd >= 0 && flushjournal() < 0)
+	if (!wait && (journalfd < 0 || flushjournal() < 0))
 		wait = 1;
 	proto_journaldrop(); /* the snapshot holds all of it */
 	if (wait && journalfd >= 0) {
@@ -1467,6 +1466,9 @@ endsync(int wait)
 	} else if (WEXITSTATUS(st) != 0) {
 		what = "sync";
 		why = strerror(WEXITSTATUS(st));
+	} else if (journalfd < 0) { /* records since were dropped */
+		what = "write";
+		why = "the journal failed meanwhile";
 	} else if (copytail(fd, &size) < 0) {
 		what = "copy";
 		why = strerror(errno);
@@ -1495,14 +1497,12 @@ flushjournal(void)
 
 	if (!persisting || journalfd < 0) {
 		proto_journaldrop(); /* the next snapshot carries these */
-		compactdue = 1;
 		return 0;
 	}
 	envnow(&env);
 	while ((n = proto_journal(&env, &p)) > 0) {
 		if (writeall(journalfd, p, n) < 0) {
 			proto_journaldrop();
-			compactdue = 1;
 			persistfailed("write");
 			return 0;
 		}

@@ -868,7 +868,6 @@ t_persist_compaction() {
 	stop
 }
 
-# a compaction's sync waits on a gate: the daemon must serve meanwhile
 # A reopened session is written at once, like any change; a table left
 # empty at a clean stop leaves no file.
 t_persist_reopen() {
@@ -902,47 +901,7 @@ t_persist_dir_removed() {
 	rm -rf "$T/statedir"
 }
 
-# The journal fails (a file size limit), and the snapshot that follows
-# meets a slow disk: its sync is the child's, the daemon serves meanwhile.
-t_persist_slow_retry() {
-	if [ ! -f "$T/slowsync.so" ]; then
-		skp slow-retry "no shared object could be built to slow fsync"
-		return
-	fi
-	ST=$T/slowretry.jsonl
-	GATE=$T/syncgate
-	rm -f "$ST" "$ST.tmp" "$T/synccount" "$T/syncfail"
-	logged=$(wc -l < "$LOG")
-	: > "$GATE"
-	(ulimit -f 2; exec env LD_PRELOAD="$T/slowsync.so" SYNCGATE="$GATE" \
-		SYNCCOUNT="$T/synccount" \
-		ASAN_OPTIONS="$ASAN_OPTIONS:verify_asan_link_order=0" \
-		"$SMALL" -s "$SOCK" -U '' -S "$ST" -t 0) 2>>"$LOG" &
-	dpid=$!
-	pids="$pids $dpid"
-	waitfor accepts
-	rm -f "$GATE"
-	# one session, a record of ~250 bytes a change: the journal passes
-	# 1024 bytes, the snapshot of the one session does not
-	long=$(printf '%0200d' 0)
-	i=0
-	while ! logsays 'write failed' && [ $i -lt 20 ]; do
-		req "{\"cmd\":\"SET\",\"session_id\":\"big\",\"status\":\"working\",\"working_dir\":\"/$i$long\"}" > /dev/null
-		i=$((i + 1))
-	done
-	if logsays 'write failed'; then ok slow-retry-journal-failed
-	else bad slow-retry-journal-failed "$(newlog)"; fi
-	: > "$T/synccount"
-	waitfor test -s "$T/synccount"	# the retry syncs, RETRYSECS later
-	got=$(printf '%s\n' '{"cmd":"GET","session_id":"big"}' | "$SDC" -w 3000 "$SOCK")
-	check slow-retry-serves "$?:$(echo "$got" | grep -c '"ok":true')" "0:1"
-	: > "$GATE"
-	if waitfor logsays 'written again'; then ok slow-retry-written
-	else bad slow-retry-written "$(newlog)"; fi
-	restores slow-retry-restores "$SMALL"
-	stop
-}
-
+# a compaction's sync waits on a gate: the daemon must serve meanwhile
 newlog() { tail -n +$((logged + 1)) "$LOG"; }
 logsays() { newlog | grep -q "$1"; }
 syncfails() { # a daemon on $ST whose compaction's sync fails, and keeps failing
