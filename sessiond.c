@@ -61,7 +61,7 @@ static long long moved(const struct client *c);
 static int evictquiet(void);
 static void broadcast(const char *p, size_t n);
 static void cleanup(void);
-static int lockstate(int derived);
+static int lockstate(void);
 static void stoplistening(void);
 static int lockfile(const char *lp, int *fd);
 static void compact(int wait);
@@ -212,7 +212,6 @@ die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vwarn(fmt, ap);
 	va_end(ap);
-	cleanup(); /* a daemon that cannot start leaves no socket */
 	exit(1);
 }
 
@@ -520,28 +519,15 @@ setup(void)
  * Locks the state file (FILE.lock): 0 when another daemon, on another
  * socket, keeps it, and this one then keeps none rather than both writing
  * over each other. Held until the state is written for the last time.
- * FILE named after our socket (derived) is kept by another only when that
- * one served our socket and lost it, socket, lock and all (a cleaner of
- * /tmp): it is asked to stop, and waited for, as in setup().
  */
 static int
-lockstate(int derived)
+lockstate(void)
 {
 	char lp[sizeof(statefile) + 8];
-	int waited, locked;
-	pid_t asked = 0;
 
 	if ((size_t)snprintf(lp, sizeof(lp), "%s.lock", statefile) >= sizeof(lp))
 		die(toolong, lp);
-	for (waited = 0; !(locked = lockfile(lp, &statelockfd) == 0);
-	     waited += 10) {
-		if (!derived || waited >= STOPWAITMS || gotsignal ||
-		    askstop(statelockfd, &asked) < 0)
-			break;
-		close(statelockfd);
-		poll(NULL, 0, 10);
-	}
-	if (locked)
+	if (lockfile(lp, &statelockfd) == 0)
 		return 1;
 	warn("%s is kept by another sessiond: sessions are not kept",
 	     statefile);
@@ -1558,9 +1544,11 @@ startusage(void)
 		if ((fd = open("/dev/null", O_RDONLY)) >= 0)
 			dup2(fd, 0);
 		dup2(p[1], 1);
-		/* nothing else, ours or inherited: a command's child that
-		 * outlives it would hold it open */
-		if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur > INT_MAX)
+		/* ours close on exec; inherited ones, as far as ours go, are
+		 * closed here: a command's child that outlived it would hold
+		 * them open. Not up to a limit that may be a billion. */
+		if (getrlimit(RLIMIT_NOFILE, &rl) < 0 ||
+		    rl.rlim_cur > MAXCLIENTS + FDSPARE)
 			rl.rlim_cur = MAXCLIENTS + FDSPARE;
 		for (fd = 3; fd < (int)rl.rlim_cur; fd++)
 			close(fd);
@@ -1991,7 +1979,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < MAXCLIENTS; i++)
 		clients[i].fd = -1;
 	setup();
-	if (statefile[0] && !lockstate(!stateopt))
+	if (statefile[0] && !lockstate())
 		proto_init(0); /* no journal after all */
 	tick();
 	started = loopms;
