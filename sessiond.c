@@ -1267,10 +1267,6 @@ install(int fd, size_t size)
 }
 
 /*
- * The child that syncs FILE.tmp. It closes every socket first: a client
- * or a newcomer whose socket it kept open would wait on it.
- */
-/*
  * fork() with SIGINT, SIGTERM and SIGCHLD held, so that none runs our
  * handler, which writes to the daemon's self-pipe, in the child: the
  * child sets its own handling and then restores *mask itself.
@@ -1295,6 +1291,10 @@ forkheld(sigset_t *mask)
 	return pid;
 }
 
+/*
+ * The child that syncs FILE.tmp. It closes every socket first: a client
+ * or a newcomer whose socket it kept open would wait on it.
+ */
 static void
 syncchild(int fd, const sigset_t *mask)
 {

@@ -593,9 +593,6 @@ t_socket_deleted() {
 	stop
 }
 
-# one state file, two daemons on two sockets: the second keeps none
-# rather than writing over the first's; -d keeps a relative -S where it
-# was given
 # The socket's directory is removed, lock and all (a cleaner of /tmp):
 # the daemon that served it, stopping, leaves the next one's socket and
 # lock alone.
@@ -631,6 +628,9 @@ t_socket_dir_removed() {
 	rm -rf "$T/tmpdir"
 }
 
+# one state file, two daemons on two sockets: the second keeps none
+# rather than writing over the first's; -d keeps a relative -S where it
+# was given
 t_state_shared() {
 	ST=$T/shared
 	rm -f "$ST"
