@@ -605,9 +605,9 @@ closeclient(struct client *c)
 
 /*
  * Writes what the kernel takes; the rest waits for POLLOUT. The journal
- * is written first: no reply or update tells of a change that a crash
- * would lose. A failed write warns subscribers, which comes back here,
- * but by then it has dropped what was due.
+ * is written first: while it works, no reply or update tells of a change
+ * that a crash would lose. A failed write warns subscribers, which comes
+ * back here, but by then it has dropped what was due.
  */
 static void
 flush(struct client *c)
