@@ -1609,6 +1609,9 @@ pinned(void)
 		{ 59, "59s\n" }, { 60, "1m\n" }, { 3599, "59m\n" },
 		{ 3600, "1h00m\n" }, { 86399, "23h59m\n" }, { 86400, "1d\n" },
 	};
+	static const struct { long long shift; const char *name; } zone[] = {
+		{ 3600, "+01:00" }, { -9000, "-02:30" },
+	};
 	static const char *hook = "{\"session_id\":\"%s\",\"hook_event_name\":"
 	    "\"%s\",\"tool_name\":\"Bash\"%s%s%s}";
 	char line[512], iso[64], agent[32], rec[512];
@@ -1675,25 +1678,19 @@ pinned(void)
 	window("5000", 600);
 	render("{usage.5h}");
 	CHECK(is(reply, "10\n"));
-	/* a reset time with an offset from UTC, either way */
-	t = (time_t)(env.wall + 7200 + 3600);
-	gmtime_r(&t, &tm);
-	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S+01:00", &tm);
-	n = (size_t)snprintf(line, sizeof(line), "{\"five_hour\":{\"utilization\""
-	                     ":20,\"resets_at\":\"%s\"}}", iso);
-	memset(&o, 0, sizeof(o));
-	proto_usage(&env, &o, line, n, NULL);
-	render("{usage.5h} {usage.5h.reset}");
-	CHECK(is(reply, "20 2h00m\n"));
-	t = (time_t)(env.wall + 7200 - 9000);
-	gmtime_r(&t, &tm);
-	strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S-02:30", &tm);
-	n = (size_t)snprintf(line, sizeof(line), "{\"five_hour\":{\"utilization\""
-	                     ":21,\"resets_at\":\"%s\"}}", iso);
-	memset(&o, 0, sizeof(o));
-	proto_usage(&env, &o, line, n, NULL);
-	render("{usage.5h} {usage.5h.reset}");
-	CHECK(is(reply, "21 2h00m\n"));
+	/* a reset time with an offset from UTC, either way: 2 h from now */
+	for (i = 0; i < LEN(zone); i++) {
+		t = (time_t)(env.wall + 7200 + zone[i].shift);
+		gmtime_r(&t, &tm);
+		n = strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S", &tm);
+		n = (size_t)snprintf(line, sizeof(line), "{\"five_hour\":"
+		                     "{\"utilization\":%d,\"resets_at\":"
+		                     "\"%s%s\"}}", 20 + (int)i, iso, zone[i].name);
+		memset(&o, 0, sizeof(o));
+		proto_usage(&env, &o, line, n, NULL);
+		render("{usage.5h} {usage.5h.reset}");
+		CHECKM(is(reply, fmt("%d 2h00m\n", 20 + (int)i)), zone[i].name);
+	}
 
 	/* an empty message is none */
 	run("{\"session_id\":\"n\",\"hook_event_name\":\"Notification\","
