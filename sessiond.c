@@ -509,8 +509,12 @@ setup(void)
 	}
 	umask(mask);
 	if (lstat(path, &sockid) < 0 || chmod(path, 0600) < 0 ||
-	    listen(listenfd, SOMAXCONN) < 0 || setfdflags(listenfd) < 0)
+	    listen(listenfd, SOMAXCONN) < 0 || setfdflags(listenfd) < 0) {
+		saved = errno;
+		unlink(path);
+		errno = saved;
 		die("listen %s:", path);
+	}
 	/* at 0, for newcomers: the socket is there (or was deleted) */
 	(void)!write(lockfd, "running\n", 8);
 }
