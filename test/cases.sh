@@ -1067,6 +1067,7 @@ t_usage_fail_backoff() {
 	check usage-fail-retried-once "$(ucount)" 2
 	kill $sp 2>/dev/null
 	wait $sp 2>/dev/null
+	waitfor conns 1	# the daemon saw it go: nobody watches
 	# the next one to watch, with nobody watching since, is told again
 	got=$(printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 5000 "$SOCK" | tail -n 1 | cut -c1-48)
 	check usage-fail-resubscribe-warned "$got" '{"version":1,"type":"warn","message":"usage comm'
