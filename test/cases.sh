@@ -437,10 +437,11 @@ t_idle_stop() {
 	if accepts; then ok idle-waits; else bad idle-waits; fi
 	stop
 	# a subscriber holds it
-	start "$SMALL" -t 1
-	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 4000 "$SOCK" > /dev/null &
+	start "$SMALL" -t 2
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 6000 "$SOCK" > /dev/null &
 	sp=$!
-	sleep 2.5
+	waitfor conns 2
+	sleep 3
 	if accepts; then ok idle-held-by-subscriber; else bad idle-held-by-subscriber; fi
 	kill $sp 2>/dev/null
 	wait $sp 2>/dev/null
