@@ -787,13 +787,12 @@ measure(struct session *s)
 static struct session *
 create(const struct proto_env *env, const char *id, int st)
 {
-	static const char agent[] = "claudecode";
 	struct session *s;
 
 	if (makeroom() < 0)
 		return NULL;
 	s = store_insert(id, st, env->mono, env->wall);
-	memcpy(s->agent, agent, sizeof(agent));
+	memcpy(s->agent, AGENTDEFAULT, sizeof(AGENTDEFAULT));
 	measure(s);
 	return s;
 }

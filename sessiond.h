@@ -223,7 +223,8 @@ int proto_check(void);
 
 BUILDCHECK(ringpow2, ISPOW2(RINGSIZE) && ISPOW2(BIGRINGSIZE));
 BUILDCHECK(tablepow2, ISPOW2(MAXSESS) && MAXSESS >= 4);
-BUILDCHECK(agentdefault, AGENTMAX >= sizeof("claudecode") - 1);
+#define AGENTDEFAULT  "claudecode" /* agent_type unless told (PROTOCOL.md) */
+BUILDCHECK(agentdefault, AGENTMAX >= sizeof(AGENTDEFAULT) - 1);
 BUILDCHECK(ringone, RINGSIZE >= 2 * NOTEMAX && RINGSIZE >= ONEREPLYMAX);
 BUILDCHECK(ringlist, BIGRINGSIZE >= LISTMAX && BIGRINGSIZE >= SUBMAX);
 BUILDCHECK(bigger, BIGRINGSIZE > RINGSIZE && BIGRINGS >= 1);
