@@ -57,6 +57,10 @@
 #define USAGEINTERVAL 180      /* seconds between fetches; -u overrides */
 #define USAGETIMEOUT  20       /* seconds before a fetch is killed */
 #define USAGEMAX      16384    /* bytes of a fetch's output */
+#define USAGEBACKOFF  4        /* a failed fetch doubles the wait, at most
+                                  this often in a row (16 x 180 s: 48 min) */
+#define USAGELIMITED  6        /* exit status of a rate-limited usage command
+                                  (sessiond-usage's HTTP 429) */
 
 #define RULEMATCHMAX  127      /* bytes of an event or value a rule compares */
 

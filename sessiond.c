@@ -177,7 +177,7 @@ static int usagestatus;              /* its wait status, once reaped */
 static int usagekilled;
 static long long usagekill;          /* monotonic ms: kill it then */
 static long long usagenext;          /* monotonic ms: next fetch due */
-static int usagefailed;              /* the last fetch failed */
+static int usagefails;               /* fetches failed in a row */
 static int usageretried;             /* ... a hook's retry since a success */
 
 /* "sessiond: " and the message; one ending in ':' gets errno's text. */
@@ -778,7 +778,7 @@ handle(struct client *c, struct proto_env *env, const char *line,
 	if (o.stop)
 		stopping = 1;
 	/* one early retry, not one per hook: the endpoint rate-limits */
-	if (o.usagewanted && usagefailed && !usageretried && nsubs > 0) {
+	if (o.usagewanted && usagefails && !usageretried && nsubs > 0) {
 		usageretried = 1;
 		usagenext = env->mono;
 	}
@@ -1648,8 +1648,18 @@ usagedone(void)
 	proto_usage(&env, &o, usageout, usagelen, err);
 	if (o.notelen)
 		broadcast(o.note, o.notelen);
-	usagefailed = err != NULL;
-	usageretried &= usagefailed;
+	/*
+	 * A failing endpoint is asked ever less often; a rate-limited one
+	 * is not asked early on a hook event either.
+	 */
+	if (err) {
+		usagefails += usagefails < USAGEBACKOFF;
+		usagenext = loopms + (usageinterval * 1000LL << usagefails);
+		usageretried |= WIFEXITED(usagestatus) &&
+		                WEXITSTATUS(usagestatus) == USAGELIMITED;
+	} else {
+		usagefails = usageretried = 0;
+	}
 	usagestatus = -1;
 }
 

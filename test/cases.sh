@@ -1009,6 +1009,7 @@ ok) printf '{"five_hour":{"utilization":42.0,"resets_at":"2030-01-01T00:00:00+00
 ok2) printf '{"five_hour":{"utilization":50},"seven_day":{"utilization":8}}' ;;
 garbage) echo 'not json' ;;
 fail) echo 'partial' ; exit 6 ;;
+down) exit 8 ;;
 big) head -c 5000 /dev/zero | tr '\\\\0' x ;;
 hang) sleep 30.3 ;;
 grand) sleep 30.7 & printf '{"five_hour":{"utilization":1}}\n' ;;
@@ -1053,25 +1054,57 @@ t_usage_fetch() {
 
 t_usage_fail_backoff() {
 	# a failed fetch is retried early once, on a hook event, not on
-	# every one: a rate-limited endpoint would only be hit harder
-	fakeusage fail
-	start "$DEF" -t 0 -U "$T/fake-usage" -u 60
-	printf '{"cmd":"SUB"}\n' | "$SDC" -k -w 9000 "$SOCK" > /dev/null &
-	sp=$!
-	waitfor ucountis 1
-	i=0
-	while [ $i -lt 20 ]; do
-		sendhook PostToolUse bk ',"tool_name":"Bash"'
-		sleep 0.1
-		i=$((i + 1))
+	# every one; a rate-limited one (exit 6) not at all: a rate-limited
+	# endpoint would only be hit harder
+	for m in down fail; do
+		fakeusage $m
+		start "$DEF" -t 0 -U "$T/fake-usage" -u 60
+		printf '{"cmd":"SUB"}\n' | "$SDC" -k -w 9000 "$SOCK" > /dev/null &
+		sp=$!
+		waitfor ucountis 1
+		i=0
+		while [ $i -lt 20 ]; do
+			sendhook PostToolUse bk ',"tool_name":"Bash"'
+			sleep 0.1
+			i=$((i + 1))
+		done
+		[ $m = down ] && want=2 || want=1
+		check usage-$m-retried-early "$(ucount)" $want
+		[ $m = down ] || break
+		kill $sp 2>/dev/null
+		wait $sp 2>/dev/null
+		stop
 	done
-	check usage-fail-retried-once "$(ucount)" 2
 	kill $sp 2>/dev/null
 	wait $sp 2>/dev/null
 	waitfor conns 1	# the daemon saw it go: nobody watches
 	# the next one to watch, with nobody watching since, is told again
 	got=$(printf '{"cmd":"SUB"}\n' | "$SDC" -k -n 2 -w 5000 "$SOCK" | tail -n 1 | cut -c1-48)
 	check usage-fail-resubscribe-warned "$got" '{"version":1,"type":"warn","message":"usage comm'
+	stop
+}
+
+t_usage_backoff() {
+	# each failed fetch in a row doubles the wait (-u 1: 2 s, then 4 s);
+	# a good fetch brings the interval back. Slowness only delays the
+	# fetches, so the counts below cannot be reached early by a slow run.
+	fakeusage down
+	start "$DEF" -t 0 -U "$T/fake-usage" -u 1
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -w 30000 "$SOCK" > /dev/null &
+	sp=$!
+	waitfor ucountis 1
+	sleep 1
+	check usage-backoff-2s "$(ucount)" 1
+	waitfor ucountis 2
+	echo ok > "$T/umode"
+	sleep 2
+	check usage-backoff-4s "$(ucount)" 2
+	waitfor ucountis 3
+	# 1 s apart again: 5 well within waitfor's 5 s (not 4 + 8 s later)
+	if waitfor ucountis 5; then got=yes; else got="no: $(ucount)"; fi
+	check usage-backoff-success-resets "$got" yes
+	kill $sp 2>/dev/null
+	wait $sp 2>/dev/null
 	stop
 }
 
