@@ -1182,11 +1182,13 @@ load(void)
 	proto_loaded(&env, STALESECS);
 	if (bad) {
 		/* a second name: FILE stays until the snapshot replaces it,
-		 * or a crash before that would leave no file at all */
+		 * or a crash before that would leave no file at all; where
+		 * the file system has no links, a new name at least keeps it */
 		snprintf(badfile, sizeof(badfile), "%s.bad", statefile);
 		unlink(badfile); /* the newest damage is the one kept */
-		if (link(statefile, badfile) < 0)
-			warn("link %s:", badfile);
+		if (link(statefile, badfile) < 0 &&
+		    rename(statefile, badfile) < 0)
+			warn("rename %s:", badfile);
 		else
 			warn("the damaged file was kept as %s", badfile);
 	}

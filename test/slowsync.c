@@ -3,8 +3,9 @@
  * slowsync: preloaded into a daemon under test, an fsync() that returns
  * only once the file $SYNCGATE exists: a disk that takes its time, for as
  * long as the test wants; and fails with EIO while $SYNCFAIL exists.
- * Each call adds a byte to $SYNCCOUNT. Built by test.sh as a shared
- * object.
+ * Each call adds a byte to $SYNCCOUNT. With $NOLINK set, link() fails
+ * with EPERM, as on a file system without hard links (vfat). Built by
+ * test.sh as a shared object.
  */
 #include <sys/stat.h>
 
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 int fsync(int fd);
+int link(const char *from, const char *to);
 
 int
 fsync(int fd)
@@ -37,4 +39,14 @@ fsync(int fd)
 		return -1;
 	}
 	return 0;
+}
+
+int
+link(const char *from, const char *to)
+{
+	if (getenv("NOLINK")) {
+		errno = EPERM;
+		return -1;
+	}
+	return linkat(AT_FDCWD, from, AT_FDCWD, to, 0);
 }
