@@ -26,6 +26,12 @@ cleanup() {
 	for p in $pids; do
 		kill -9 "$p" 2>/dev/null
 	done
+	# detached daemons (-d) are nobody's child here: those a failed
+	# case left running are found by their binary or socket under $T
+	if command -v pkill >/dev/null 2>&1; then
+		pkill -9 -f "sessiond -d -s $T/" 2>/dev/null
+		pkill -9 -f "^$T/.*sessiond -d" 2>/dev/null
+	fi
 	[ "${KEEP:-0}" = 1 ] || rm -rf "$T"
 }
 trap cleanup EXIT
