@@ -1006,13 +1006,15 @@ t_persist_sync_child() {
 	stop
 }
 
-# plan usage: a fake command whose behaviour a file chooses
+# plan usage: a fake command whose behaviour a file chooses; it reads the
+# file before it counts, so a run that was counted has chosen already
 fakeusage() {
 	cat > "$T/fake-usage" <<FAKE
 #!/bin/sh
+m=\$(cat "$T/umode")
 n=\$(cat "$T/ucount" 2>/dev/null || echo 0)
 echo \$((n + 1)) > "$T/ucount"
-case \$(cat "$T/umode") in
+case \$m in
 ok) printf '{"five_hour":{"utilization":42.0,"resets_at":"2030-01-01T00:00:00+00:00"},"seven_day":{"utilization":7.5,"resets_at":null}}\n' ;;
 ok2) printf '{"five_hour":{"utilization":50},"seven_day":{"utilization":8}}' ;;
 garbage) echo 'not json' ;;
