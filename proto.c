@@ -2388,7 +2388,7 @@ serve(const struct proto_env *env, struct proto_out *o, const char *line,
       size_t len, int part)
 {
 	static struct req r;
-	int err, ret;
+	int err, ret, open = store_count() - store_nclosed();
 
 	o->reply = o->note = NULL;
 	o->replylen = o->notelen = 0;
@@ -2408,6 +2408,7 @@ serve(const struct proto_env *env, struct proto_out *o, const char *line,
 		return error(o, json_strerror(err == JE_PART ? JE_SYNTAX : err),
 		             NULL);
 	ret = dispatch(env, o, &r, part);
+	o->calmer = store_count() - store_nclosed() < open;
 	o->note = notebuf;
 	o->notelen = notes.full ? 0 : notes.len;
 	return ret;

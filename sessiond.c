@@ -143,7 +143,7 @@ static long long sessbusy;           /* proto_busyuntil(), kept */
 static long long loopms;             /* monotonic ms, read each loop pass */
 static long long loopwallms;         /* wall-clock ms, read with loopms */
 static long long loopwall;           /* and in seconds */
-static int stirred = 1;              /* a line was handled: recompute it */
+static int stirred = 1;              /* sessbusy may be too late: scan */
 static long long acceptpause;        /* listener rests until then */
 static long long acceptwarned;       /* when EMFILE was last said */
 static long idlesecs = IDLESECS;     /* -t; 0: never stop */
@@ -748,7 +748,7 @@ handle(struct client *c, struct proto_env *env, const char *line,
 	o.bufcap = ring_space(c->out, &o.buf); /* no copy, when it fits */
 	r = toolong ? proto_toolong(env, &o, line, len) :
 	    proto_line(env, &o, line, len);
-	stirred = 1;
+	stirred |= o.calmer;
 	c->lastin = loopms;
 	if (r == PROTO_AGAIN) {
 		c->need = o.need;
@@ -1774,12 +1774,21 @@ run(void)
 			lastbusy = now;
 		deadline = flushing ? flushend : LLONG_MAX;
 		if (!flushing && idlesecs > 0) {
-			if (stirred) { /* only events move it, not time */
-				sessbusy = proto_busyuntil();
-				stirred = 0;
-			}
+			/*
+			 * Not a scan of the table per request: events only
+			 * put the stop off, so it is looked at again when
+			 * it is due, and when an open session closed or left
+			 * (stirred), which can bring it nearer.
+			 */
 			busyuntil = sessbusy > lastbusy ? sessbusy : lastbusy;
 			t = busyuntil + idlesecs * 1000LL;
+			if (stirred || now >= t) {
+				sessbusy = proto_busyuntil();
+				stirred = 0;
+				busyuntil = sessbusy > lastbusy ? sessbusy :
+				            lastbusy;
+				t = busyuntil + idlesecs * 1000LL;
+			}
 			if (now >= t) {
 				stopping = 1;
 				continue;

@@ -175,6 +175,8 @@ struct proto_out {
 	int subscribe;        /* out: the connection now only listens */
 	int stop;             /* out: shut down after this reply */
 	int usagewanted;      /* out: a hook event arrived, usage unknown */
+	int calmer;           /* out: an open session closed or left, which
+	                         can make proto_busyuntil() earlier */
 };
 
 enum { PROTO_DONE, PROTO_AGAIN };

@@ -144,11 +144,12 @@ fi
 
 ssock=$tmp/sessiond.sock
 esock=$tmp/echo.sock
-# as users run it: state kept (-S), no usage fetching (-U '')
-"$daemon" -f -s "$ssock" -S "$tmp/state" -U '' -t 0 2>"$tmp/sessiond.log" &
+# as users run it: state kept (-S), the default idle stop (-t 3600, whose
+# bookkeeping is on the hot path), no usage fetching (-U '')
+"$daemon" -f -s "$ssock" -S "$tmp/state" -U '' 2>"$tmp/sessiond.log" &
 spid=$!
 # the same without a state file, for the cost of keeping it
-"$daemon" -f -s "$tmp/nostate.sock" -S '' -U '' -t 0 2>"$tmp/nostate.log" &
+"$daemon" -f -s "$tmp/nostate.sock" -S '' -U '' 2>"$tmp/nostate.log" &
 npid=$!
 "$tmp/load" -s "$ssock" -w 10 || fail "sessiond does not accept on $ssock"
 "$tmp/load" -s "$tmp/nostate.sock" -w 10 || fail "sessiond -S '' does not accept"

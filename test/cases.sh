@@ -458,20 +458,36 @@ t_idle_stop() {
 	if kill -0 "$dpid" 2>/dev/null; then ok idle-held-by-session; else bad idle-held-by-session; fi
 	waitfor gone "$dpid"
 	if gone "$dpid"; then ok idle-stop-after-inactive; else bad idle-stop-after-inactive; fi
+	# an event puts the stop off (here to 2.5 + 2 + 1 s), though the
+	# daemon does not look at its sessions again before the stop it had
+	# planned (at 3 s)
+	start "$SMALL" -t 1
+	req '{"cmd":"SET","session_id":"a","status":"working"}' >/dev/null
+	sleep 2.5
+	printf '{"session_id":"a","hook_event_name":"PostToolUse"}\n' | "$SDC" "$SOCK" >/dev/null
+	sleep 1.5
+	if kill -0 "$dpid" 2>/dev/null; then ok idle-put-off; else bad idle-put-off; fi
+	waitfor gone "$dpid"
 	# the idle time runs from the moment the last open session closed or
-	# went, not from the start: started 2.2 s ago, it stays 2 s more
-	for how in RM DELETE; do
-		start "$SMALL" -t 2
+	# went, not from the start: started 2.2 s ago, it stays 2 s more.
+	# Active for an hour (INACTIVESECS), not 2 s: it has planned its stop
+	# that far off when the session closes
+	for how in RM DELETE SessionEnd; do
+		start "$DEF" -t 2
 		req '{"cmd":"SET","session_id":"a","status":"working"}' >/dev/null
 		sleep 2.2
-		req "{\"cmd\":\"$how\",\"session_id\":\"a\"}" >/dev/null
+		if [ $how = SessionEnd ]; then
+			printf '{"session_id":"a","hook_event_name":"SessionEnd"}\n' | "$SDC" "$SOCK" >/dev/null
+		else
+			req "{\"cmd\":\"$how\",\"session_id\":\"a\"}" >/dev/null
+		fi
 		sleep 0.5
 		if kill -0 "$dpid" 2>/dev/null; then ok "idle-from-$how"; else bad "idle-from-$how"; fi
 		waitfor gone "$dpid"
 		if gone "$dpid"; then ok "idle-from-$how-stops"; else bad "idle-from-$how-stops"; fi
 	done
 	# a closed session deleted still held it from its close
-	start "$SMALL" -t 2
+	start "$DEF" -t 2
 	req '{"cmd":"SET","session_id":"a","status":"working"}' >/dev/null
 	sleep 2.2
 	req '{"cmd":"RM","session_id":"a"}' >/dev/null
