@@ -458,16 +458,17 @@ t_idle_stop() {
 	if kill -0 "$dpid" 2>/dev/null; then ok idle-held-by-session; else bad idle-held-by-session; fi
 	waitfor gone "$dpid"
 	if gone "$dpid"; then ok idle-stop-after-inactive; else bad idle-stop-after-inactive; fi
-	# an event puts the stop off (here to 2.5 + 2 + 1 s), though the
+	# an event puts the stop off (here to 2.5 + 2 + 2 s), though the
 	# daemon does not look at its sessions again before the stop it had
-	# planned (at 3 s)
-	start "$SMALL" -t 1
+	# planned (at 2 + 2 s)
+	start "$SMALL" -t 2
 	req '{"cmd":"SET","session_id":"a","status":"working"}' >/dev/null
 	sleep 2.5
 	printf '{"session_id":"a","hook_event_name":"PostToolUse"}\n' | "$SDC" "$SOCK" >/dev/null
-	sleep 1.5
+	sleep 2.5
 	if kill -0 "$dpid" 2>/dev/null; then ok idle-put-off; else bad idle-put-off; fi
 	waitfor gone "$dpid"
+	if gone "$dpid"; then ok idle-put-off-stops; else bad idle-put-off-stops; fi
 	# the idle time runs from the moment the last open session closed or
 	# went, not from the start: started 2.2 s ago, it stays 2 s more.
 	# Active for an hour (INACTIVESECS), not 2 s: it has planned its stop
@@ -495,6 +496,7 @@ t_idle_stop() {
 	sleep 0.5
 	if kill -0 "$dpid" 2>/dev/null; then ok idle-from-closed-deleted; else bad idle-from-closed-deleted; fi
 	waitfor gone "$dpid"
+	if gone "$dpid"; then ok idle-from-closed-deleted-stops; else bad idle-from-closed-deleted-stops; fi
 	# -t 0 never stops
 	start "$SMALL" -t 0
 	sleep 1.2
