@@ -69,6 +69,7 @@ static void endsync(int wait);
 static int flushjournal(void);
 static void envnow(struct proto_env *env);
 static void tick(void);
+static long long idleat(void);
 static void load(void);
 static void closeclient(struct client *c);
 static void die(const char *fmt, ...);
@@ -143,7 +144,7 @@ static long long sessbusy;           /* proto_busyuntil(), kept */
 static long long loopms;             /* monotonic ms, read each loop pass */
 static long long loopwallms;         /* wall-clock ms, read with loopms */
 static long long loopwall;           /* and in seconds */
-static int stirred = 1;              /* sessbusy may be too late: scan */
+static int busystale = 1;            /* sessbusy may be too late: scan */
 static long long acceptpause;        /* listener rests until then */
 static long long acceptwarned;       /* when EMFILE was last said */
 static long idlesecs = IDLESECS;     /* -t; 0: never stop */
@@ -697,6 +698,13 @@ broadcast(const char *p, size_t n)
 	}
 }
 
+/* When the idle stop is due, by what is known of the sessions. */
+static long long
+idleat(void)
+{
+	return (sessbusy > lastbusy ? sessbusy : lastbusy) + idlesecs * 1000LL;
+}
+
 /*
  * Reads both clocks. Once per loop pass: every request of a pass has the
  * same time, and a pass of many requests reads them once, not per read.
@@ -748,7 +756,7 @@ handle(struct client *c, struct proto_env *env, const char *line,
 	o.bufcap = ring_space(c->out, &o.buf); /* no copy, when it fits */
 	r = toolong ? proto_toolong(env, &o, line, len) :
 	    proto_line(env, &o, line, len);
-	stirred |= o.calmer;
+	busystale |= o.calmer;
 	c->lastin = loopms;
 	if (r == PROTO_AGAIN) {
 		c->need = o.need;
@@ -1728,7 +1736,7 @@ static void
 run(void)
 {
 	struct client *c;
-	long long now, deadline, busyuntil, t, flushend = 0;
+	long long now, deadline, t, flushend = 0;
 	int n, i, timeout, flushing = 0, newclients = 0, heard = 0, left = 0;
 
 	lastbusy = started;
@@ -1778,16 +1786,13 @@ run(void)
 			 * Not a scan of the table per request: events only
 			 * put the stop off, so it is looked at again when
 			 * it is due, and when an open session closed or left
-			 * (stirred), which can bring it nearer.
+			 * (busystale), which can bring it nearer.
 			 */
-			busyuntil = sessbusy > lastbusy ? sessbusy : lastbusy;
-			t = busyuntil + idlesecs * 1000LL;
-			if (stirred || now >= t) {
+			t = idleat();
+			if (busystale || now >= t) {
 				sessbusy = proto_busyuntil();
-				stirred = 0;
-				busyuntil = sessbusy > lastbusy ? sessbusy :
-				            lastbusy;
-				t = busyuntil + idlesecs * 1000LL;
+				busystale = 0;
+				t = idleat();
 			}
 			if (now >= t) {
 				stopping = 1;

@@ -1080,29 +1080,33 @@ t_usage_fetch() {
 	stop
 }
 
+# hookretries MODE: a daemon whose usage command fails as MODE says, with
+# a subscriber ($sp) that saw the first fetch, then 20 hook events
+hookretries() {
+	fakeusage "$1"
+	start "$DEF" -t 0 -U "$T/fake-usage" -u 60
+	printf '{"cmd":"SUB"}\n' | "$SDC" -k -w 9000 "$SOCK" > /dev/null &
+	sp=$!
+	waitfor ucountis 1
+	i=0
+	while [ $i -lt 20 ]; do
+		sendhook PostToolUse bk ',"tool_name":"Bash"'
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 t_usage_fail_backoff() {
 	# a failed fetch is retried early once, on a hook event, not on
 	# every one; a rate-limited one (exit 6) not at all: a rate-limited
 	# endpoint would only be hit harder
-	for m in down fail; do
-		fakeusage $m
-		start "$DEF" -t 0 -U "$T/fake-usage" -u 60
-		printf '{"cmd":"SUB"}\n' | "$SDC" -k -w 9000 "$SOCK" > /dev/null &
-		sp=$!
-		waitfor ucountis 1
-		i=0
-		while [ $i -lt 20 ]; do
-			sendhook PostToolUse bk ',"tool_name":"Bash"'
-			sleep 0.1
-			i=$((i + 1))
-		done
-		[ $m = down ] && want=2 || want=1
-		check usage-$m-retried-early "$(ucount)" $want
-		[ $m = down ] || break
-		kill $sp 2>/dev/null
-		wait $sp 2>/dev/null
-		stop
-	done
+	hookretries down
+	check usage-down-retried-early "$(ucount)" 2
+	kill $sp 2>/dev/null
+	wait $sp 2>/dev/null
+	stop
+	hookretries fail
+	check usage-fail-retried-early "$(ucount)" 1
 	kill $sp 2>/dev/null
 	wait $sp 2>/dev/null
 	waitfor conns 1	# the daemon saw it go: nobody watches
